@@ -1,0 +1,238 @@
+import type { z } from 'zod';
+import {
+  type CommitResponse,
+  commitResponse,
+  type ListStoragesResponse,
+  type ListVersionsResponse,
+  listStoragesResponse,
+  listVersionsResponse,
+  missingChunksResponse,
+  type PlanResponse,
+  type PresignedRequestBody,
+  type PresignPacksResponse,
+  planResponse,
+  presignPacksResponse,
+  type StartUploadRequest,
+  type StartUploadResponse,
+  type StorageSummary,
+  startUploadResponse,
+  storageSchema,
+  type VersionDetail,
+  versionDetailSchema,
+} from '../api/schemas.js';
+import { isErrorCode, TroveError } from '../errors.js';
+
+/** Options of a TroveClient. */
+export interface TroveClientOptions {
+  /** API base URL, e.g. http://127.0.0.1:7070 */
+  baseUrl: string;
+  /** Bearer token, sent on API calls (not on presigned URLs). */
+  token?: string;
+  /** Attempts for idempotent requests and presigned transfers (default 4). */
+  retries?: number;
+  /** Counts every HTTP request made, for reports and benchmarks. */
+  onRequest?: (kind: 'api' | 'blob', method: string) => void;
+}
+
+/** Statuses worth retrying: the request may succeed later. */
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * Typed client of the v1 API. Every method throws TroveError: server errors
+ * keep their stable code; transport failures become `unreachable`.
+ */
+export class TroveClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly retries: number;
+  private readonly onRequest: TroveClientOptions['onRequest'];
+
+  constructor(options: TroveClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.retries = options.retries ?? 4;
+    this.onRequest = options.onRequest;
+  }
+
+  listStorages(cursor?: string, limit?: number): Promise<ListStoragesResponse> {
+    return this.api('GET', `/v1/storages${query({ cursor, limit })}`, listStoragesResponse);
+  }
+
+  getStorage(storage: string): Promise<StorageSummary> {
+    return this.api('GET', `/v1/storages/${enc(storage)}`, storageSchema);
+  }
+
+  listVersions(
+    storage: string,
+    page: { cursor?: string; limit?: number } = {},
+  ): Promise<ListVersionsResponse> {
+    return this.api(
+      'GET',
+      `/v1/storages/${enc(storage)}/versions${query(page)}`,
+      listVersionsResponse,
+    );
+  }
+
+  getVersion(storage: string, ref: string): Promise<VersionDetail> {
+    return this.api(
+      'GET',
+      `/v1/storages/${enc(storage)}/versions/${enc(ref)}`,
+      versionDetailSchema,
+    );
+  }
+
+  startUpload(storage: string, body: StartUploadRequest): Promise<StartUploadResponse> {
+    return this.api('POST', `/v1/storages/${enc(storage)}/uploads`, startUploadResponse, body);
+  }
+
+  async missingChunks(session: string, digests: string[]): Promise<string[]> {
+    const res = await this.api(
+      'POST',
+      `/v1/uploads/${enc(session)}/missing`,
+      missingChunksResponse,
+      { digests },
+    );
+    return res.missing;
+  }
+
+  presignPacks(
+    session: string,
+    packs: { id: string; size: number }[],
+  ): Promise<PresignPacksResponse> {
+    return this.api('POST', `/v1/uploads/${enc(session)}/packs`, presignPacksResponse, { packs });
+  }
+
+  /** One commit call; the caller repeats while the answer is 'verifying'. */
+  commit(session: string): Promise<CommitResponse> {
+    return this.api('POST', `/v1/uploads/${enc(session)}/commit`, commitResponse, {});
+  }
+
+  plan(storage: string, version: string, digests: string[]): Promise<PlanResponse> {
+    return this.api(
+      'POST',
+      `/v1/storages/${enc(storage)}/versions/${enc(version)}/plan`,
+      planResponse,
+      { digests },
+    );
+  }
+
+  /** Absolute URL for a possibly relative presigned URL. */
+  resolveUrl(url: string): string {
+    return new URL(url, `${this.baseUrl}/`).toString();
+  }
+
+  /**
+   * Performs a presigned request with retries. `body` must be re-creatable
+   * for retries, so it is a function returning a fresh body per attempt.
+   * Returns the successful Response (2xx); the caller consumes its body.
+   */
+  async send(
+    request: PresignedRequestBody,
+    init: {
+      body?: () => BodyInit;
+      range?: { start: number; end: number };
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...request.headers };
+    if (init.range) headers.range = `bytes=${init.range.start}-${init.range.end - 1}`;
+    return this.withRetries(async () => {
+      this.onRequest?.('blob', request.method);
+      const body = init.body?.();
+      return fetch(this.resolveUrl(request.url), {
+        method: request.method,
+        headers,
+        ...(body !== undefined ? { body, duplex: 'half' } : {}),
+        ...(init.signal ? { signal: init.signal } : {}),
+      } as RequestInit);
+    });
+  }
+
+  private async api<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const res = await this.withRetries(() => {
+      this.onRequest?.('api', method);
+      return fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+      });
+    });
+    const json: unknown = await res.json().catch(() => {
+      throw new TroveError('internal', `${method} ${path}: the server sent a non-JSON answer`);
+    });
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new TroveError('internal', `${method} ${path}: unexpected answer shape`, {
+        issues: parsed.error.issues.slice(0, 5),
+      });
+    }
+    return parsed.data;
+  }
+
+  /** Retries transport errors and retryable statuses with backoff; maps errors. */
+  private async withRetries(attempt: () => Promise<Response>): Promise<Response> {
+    let lastError: unknown;
+    for (let i = 0; i < this.retries; i++) {
+      if (i > 0) await sleep(Math.min(2000, 100 * 2 ** (i - 1)) * (0.5 + Math.random()));
+      let res: Response;
+      try {
+        res = await attempt();
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') throw err;
+        lastError = new TroveError(
+          'unreachable',
+          `cannot reach the trove server at ${this.baseUrl}: ${(err as Error).message}. Is \`trove serve\` running? Set --server or TROVE_URL.`,
+          undefined,
+          { cause: err },
+        );
+        continue;
+      }
+      if (res.ok) return res;
+      const error = await errorFrom(res);
+      if (!RETRYABLE.has(res.status)) throw error;
+      lastError = error;
+    }
+    throw lastError;
+  }
+}
+
+async function errorFrom(res: Response): Promise<TroveError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as {
+      error?: { code?: unknown; message?: unknown; details?: Record<string, unknown> };
+    };
+    const code = body.error?.code;
+    if (isErrorCode(code)) {
+      return new TroveError(code, String(body.error?.message ?? code), body.error?.details);
+    }
+  } catch {
+    // not JSON: fall through to a generic error
+  }
+  const code =
+    res.status === 404 ? 'blob_not_found' : res.status >= 500 ? 'unavailable' : 'internal';
+  return new TroveError(code, `HTTP ${res.status} from ${res.url}: ${text.slice(0, 200)}`);
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return '';
+  return `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
