@@ -129,7 +129,7 @@ export class TroveClient {
   async send(
     request: PresignedRequestBody,
     init: {
-      body?: () => BodyInit;
+      body?: () => NonNullable<RequestInit['body'>;
       range?: { start: number; end: number };
       signal?: AbortSignal;
     } = {},
@@ -230,7 +230,7 @@ function enc(segment: string): string {
 function query(params: Record<string, string | number | undefined>): string {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return '';
-  return `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}`;
+  return `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
 }
 
 function sleep(ms: number): Promise<void> {
