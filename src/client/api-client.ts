@@ -129,7 +129,7 @@ export class TroveClient {
   async send(
     request: PresignedRequestBody,
     init: {
-      body?: () => NonNullable<RequestInit['body'>;
+      body?: () => NonNullable<RequestInit['body']>;
       range?: { start: number; end: number };
       signal?: AbortSignal;
     } = {},
