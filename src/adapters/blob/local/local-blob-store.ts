@@ -1,0 +1,333 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import {
+  access,
+  constants,
+  type FileHandle,
+  mkdir,
+  open,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { TroveError } from '../../../errors.js';
+import type { BlobStore, PresignedRequest } from '../../../ports/blob-store.js';
+import { assertValidBlobKey, isValidBlobKey } from '../checked.js';
+import { errnoOf, fsyncNewDirs, isMissing, removeStaleTempFiles, writeFully } from './files.js';
+import { SIGNED_QUERY, type SignedFields, signatureMatches, signFields } from './signing.js';
+
+/** Construction options of LocalBlobStore. */
+export interface LocalBlobStoreOptions {
+  /** Directory holding the objects (`root/<key>`) and in-flight uploads (`root/.tmp`). */
+  root: string;
+  /** HMAC key for signed URLs; at least 16 bytes. */
+  secret: Buffer | string;
+  /** Path the blob routes are mounted under; signed URLs are relative to the API base. */
+  pathPrefix?: string;
+  /** Clock in milliseconds, for tests of expiry. */
+  now?: () => number;
+}
+
+/** Query of a signed request: URLSearchParams or a parsed record (Hono's `c.req.queries()`). */
+export type SignedQuery = URLSearchParams | Record<string, string | string[] | undefined>;
+
+const TMP_DIR = '.tmp';
+const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Writes are coalesced to this size: fewer syscalls, memory still bounded. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+const DELETE_CONCURRENCY = 32;
+
+const DIGITS = /^[0-9]{1,16}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function signatureInvalid(why: string): TroveError {
+  return new TroveError('signature_invalid', `signed URL rejected: ${why}`);
+}
+
+function notFound(key: string): TroveError {
+  return new TroveError('blob_not_found', `no blob at key ${key}`, { key });
+}
+
+function emptyStream(): Readable {
+  return new Readable({
+    read() {
+      this.push(null);
+    },
+  });
+}
+
+function single(query: SignedQuery, name: string): string | undefined {
+  const values =
+    query instanceof URLSearchParams
+      ? query.getAll(name)
+      : ([] as (string | undefined)[]).concat(query[name]).filter((v) => v !== undefined);
+  if (values.length > 1) throw signatureInvalid(`${name} given more than once`);
+  return values[0];
+}
+
+/**
+ * BlobStore on the local filesystem, the embedded default. Puts are atomic
+ * (temp file, verify, fsync, rename, fsync directory) and stream with bounded
+ * memory; signed URLs are HMACs verified by `localBlobRoutes`.
+ */
+export class LocalBlobStore implements BlobStore {
+  /** Absolute directory holding the objects. */
+  readonly root: string;
+  /** Path prefix of signed URLs (default '/v1/blobs'). */
+  readonly pathPrefix: string;
+  private readonly tmpDir: string;
+  private readonly secret: Buffer;
+  private readonly now: () => number;
+
+  constructor(options: LocalBlobStoreOptions) {
+    this.root = resolve(options.root);
+    this.tmpDir = join(this.root, TMP_DIR);
+    this.secret =
+      typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret;
+    if (this.secret.length < 16) {
+      throw new TroveError('invalid_config', 'the blob signing secret must be at least 16 bytes');
+    }
+    this.pathPrefix = options.pathPrefix ?? '/v1/blobs';
+    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(this.pathPrefix)) {
+      throw new TroveError('invalid_config', `invalid blob path prefix: ${this.pathPrefix}`);
+    }
+    this.now = options.now ?? Date.now;
+    mkdirSync(this.tmpDir, { recursive: true });
+    removeStaleTempFiles(this.tmpDir, STALE_TEMP_MS, Date.now());
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    try {
+      const st = await stat(this.pathOf(key));
+      return st.isFile() ? { size: st.size } : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async get(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if (isMissing(err) || errnoOf(err) === 'EISDIR') throw notFound(key);
+      throw err;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw notFound(key);
+      if (range === undefined) return fh.createReadStream();
+      if (range.end > st.size) {
+        throw new TroveError('invalid_request', 'byte range extends past the end of the blob', {
+          key,
+          start: range.start,
+          end: range.end,
+          size: st.size,
+        });
+      }
+      if (range.start === range.end) {
+        await fh.close();
+        return emptyStream();
+      }
+      // The stream owns the handle from here on (autoClose).
+      return fh.createReadStream({ start: range.start, end: range.end - 1 });
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  async put(
+    key: string,
+    body: Readable,
+    options?: { size?: number; sha256?: string; contentType?: string },
+  ): Promise<{ size: number; sha256: string }> {
+    const target = this.pathOf(key);
+    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    const expected = options?.size;
+    let size = 0;
+    let fh: FileHandle | undefined;
+    let renamed = false;
+    try {
+      fh = await open(tmp, 'wx', 0o644);
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      // Async iteration pulls one chunk at a time, so a slow disk slows the
+      // sender instead of filling memory; leaving the loop destroys the body.
+      for await (const chunk of body) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        size += buf.length;
+        if (expected !== undefined && size > expected) {
+          throw new TroveError(
+            'size_mismatch',
+            `received more than the declared ${expected} bytes`,
+            {
+              expected,
+              actual: size,
+            },
+          );
+        }
+        hash.update(buf);
+        batch.push(buf);
+        batchBytes += buf.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) {
+          await writeFully(fh, Buffer.concat(batch, batchBytes));
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      if (batchBytes > 0) await writeFully(fh, Buffer.concat(batch, batchBytes));
+      if (expected !== undefined && size !== expected) {
+        throw new TroveError('size_mismatch', `received ${size} bytes, declared ${expected}`, {
+          expected,
+          actual: size,
+        });
+      }
+      const sha256 = hash.digest('hex');
+      if (options?.sha256 !== undefined && sha256 !== options.sha256) {
+        throw new TroveError('digest_mismatch', 'uploaded bytes do not match the declared sha256', {
+          expected: options.sha256,
+          actual: sha256,
+        });
+      }
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      const dir = dirname(target);
+      const firstCreated = await mkdir(dir, { recursive: true });
+      await rename(tmp, target);
+      renamed = true;
+      await fsyncNewDirs(dir, firstCreated);
+      return { size, sha256 };
+    } catch (err) {
+      if (!body.destroyed) body.destroy();
+      throw err;
+    } finally {
+      await fh?.close().catch(() => {});
+      if (!renamed) await rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const paths = keys.map((key) => this.pathOf(key));
+    for (let i = 0; i < paths.length; i += DELETE_CONCURRENCY) {
+      await Promise.all(paths.slice(i, i + DELETE_CONCURRENCY).map(unlinkIfFile));
+    }
+  }
+
+  async presignPut(
+    key: string,
+    options: { size: number; sha256: string; expiresInSeconds: number },
+  ): Promise<PresignedRequest> {
+    const fields: SignedFields = {
+      method: 'PUT',
+      key,
+      expires: String(this.expiryFor(options.expiresInSeconds)),
+      size: String(options.size),
+      sha256: options.sha256,
+    };
+    return {
+      ...this.signedRequest(fields),
+      headers: { 'content-length': String(options.size) },
+    };
+  }
+
+  async presignGet(key: string, options: { expiresInSeconds: number }): Promise<PresignedRequest> {
+    const fields: SignedFields = {
+      method: 'GET',
+      key,
+      expires: String(this.expiryFor(options.expiresInSeconds)),
+    };
+    return this.signedRequest(fields);
+  }
+
+  async ping(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    await access(this.root, constants.W_OK);
+    await access(this.tmpDir, constants.W_OK);
+  }
+
+  /**
+   * Checks a request against its signed URL. HEAD is verified as GET. Throws
+   * `signature_invalid` when anything signed differs (method, key, expiry,
+   * size, digest) or is missing, and `url_expired` for a genuine but old URL.
+   * Returns what a PUT must carry.
+   */
+  verifySignedRequest(
+    method: string,
+    key: string,
+    query: SignedQuery,
+  ): { size?: number; sha256?: string } {
+    const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
+    if (verb !== 'GET' && verb !== 'PUT')
+      throw signatureInvalid(`method ${method} is never signed`);
+    if (!isValidBlobKey(key) || key.split('/')[0] === TMP_DIR) throw signatureInvalid('bad key');
+    const expires = single(query, SIGNED_QUERY.expires);
+    const size = single(query, SIGNED_QUERY.size);
+    const sha256 = single(query, SIGNED_QUERY.sha256);
+    const signature = single(query, SIGNED_QUERY.signature);
+    if (signature === undefined) throw signatureInvalid('no signature');
+    // Shapes are checked before hashing so no field can smuggle a newline
+    // into the canonical string.
+    if (expires === undefined || !DIGITS.test(expires)) throw signatureInvalid('bad expiry');
+    if (size !== undefined && !DIGITS.test(size)) throw signatureInvalid('bad size');
+    if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw signatureInvalid('bad sha256');
+    if (verb === 'PUT' && (size === undefined || sha256 === undefined)) {
+      throw signatureInvalid('a PUT URL must carry size and sha256');
+    }
+    if (!signatureMatches(this.secret, { method: verb, key, expires, size, sha256 }, signature)) {
+      throw signatureInvalid('signature does not match');
+    }
+    const expiresAt = Number(expires) * 1000;
+    if (this.now() >= expiresAt) {
+      throw new TroveError('url_expired', 'signed URL has expired', {
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
+    }
+    return verb === 'PUT' ? { size: Number(size), sha256: sha256 as string } : {};
+  }
+
+  /** Rounded up so a URL always lives at least as long as asked. */
+  private expiryFor(expiresInSeconds: number): number {
+    return Math.ceil((this.now() + expiresInSeconds * 1000) / 1000);
+  }
+
+  private signedRequest(fields: SignedFields): PresignedRequest {
+    assertValidBlobKey(fields.key);
+    const query = new URLSearchParams();
+    query.set(SIGNED_QUERY.expires, fields.expires);
+    if (fields.size !== undefined) query.set(SIGNED_QUERY.size, fields.size);
+    if (fields.sha256 !== undefined) query.set(SIGNED_QUERY.sha256, fields.sha256);
+    query.set(SIGNED_QUERY.signature, signFields(this.secret, fields));
+    return {
+      method: fields.method,
+      url: `${this.pathPrefix}/${fields.key}?${query.toString()}`,
+      headers: {},
+      expiresAt: new Date(Number(fields.expires) * 1000).toISOString(),
+    };
+  }
+
+  /** Drivers are usable unwrapped too, so the path is never built from an unchecked key. */
+  private pathOf(key: string): string {
+    assertValidBlobKey(key);
+    if (key.split('/')[0] === TMP_DIR) {
+      throw new TroveError('invalid_request', `blob keys may not start with ${TMP_DIR}/`);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+}
+
+async function unlinkIfFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    // A directory at the path means no blob there (it only holds deeper keys).
+    const code = errnoOf(err);
+    if (!isMissing(err) && code !== 'EISDIR' && code !== 'EPERM') throw err;
+  }
+}
