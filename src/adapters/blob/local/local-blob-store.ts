@@ -15,9 +15,14 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { TroveError } from '../../../errors.js';
 import type { BlobStore, PresignedRequest } from '../../../ports/blob-store.js';
-import { assertValidBlobKey, isValidBlobKey } from '../checked.js';
+import { assertValidBlobKey } from '../checked.js';
 import { errnoOf, fsyncNewDirs, isMissing, removeStaleTempFiles, writeFully } from './files.js';
-import { SIGNED_QUERY, type SignedFields, signatureMatches, signFields } from './signing.js';
+import {
+  type SignedFields,
+  type SignedQuery,
+  signedRequest,
+  verifySignedQuery,
+} from './signing.js';
 
 /** Construction options of LocalBlobStore. */
 export interface LocalBlobStoreOptions {
@@ -31,21 +36,11 @@ export interface LocalBlobStoreOptions {
   now?: () => number;
 }
 
-/** Query of a signed request: URLSearchParams or a parsed record (Hono's `c.req.queries()`). */
-export type SignedQuery = URLSearchParams | Record<string, string | string[] | undefined>;
-
 const TMP_DIR = '.tmp';
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Writes are coalesced to this size: fewer syscalls, memory still bounded. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const DELETE_CONCURRENCY = 32;
-
-const DIGITS = /^[0-9]{1,16}$/;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-function signatureInvalid(why: string): TroveError {
-  return new TroveError('signature_invalid', `signed URL rejected: ${why}`);
-}
 
 function notFound(key: string): TroveError {
   return new TroveError('blob_not_found', `no blob at key ${key}`, { key });
@@ -57,15 +52,6 @@ function emptyStream(): Readable {
       this.push(null);
     },
   });
-}
-
-function single(query: SignedQuery, name: string): string | undefined {
-  const values =
-    query instanceof URLSearchParams
-      ? query.getAll(name)
-      : ([] as (string | undefined)[]).concat(query[name]).filter((v) => v !== undefined);
-  if (values.length > 1) throw signatureInvalid(`${name} given more than once`);
-  return values[0];
 }
 
 /**
@@ -263,33 +249,8 @@ export class LocalBlobStore implements BlobStore {
     key: string,
     query: SignedQuery,
   ): { size?: number; sha256?: string } {
-    const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
-    if (verb !== 'GET' && verb !== 'PUT')
-      throw signatureInvalid(`method ${method} is never signed`);
-    if (!isValidBlobKey(key) || key.split('/')[0] === TMP_DIR) throw signatureInvalid('bad key');
-    const expires = single(query, SIGNED_QUERY.expires);
-    const size = single(query, SIGNED_QUERY.size);
-    const sha256 = single(query, SIGNED_QUERY.sha256);
-    const signature = single(query, SIGNED_QUERY.signature);
-    if (signature === undefined) throw signatureInvalid('no signature');
-    // Shapes are checked before hashing so no field can smuggle a newline
-    // into the canonical string.
-    if (expires === undefined || !DIGITS.test(expires)) throw signatureInvalid('bad expiry');
-    if (size !== undefined && !DIGITS.test(size)) throw signatureInvalid('bad size');
-    if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw signatureInvalid('bad sha256');
-    if (verb === 'PUT' && (size === undefined || sha256 === undefined)) {
-      throw signatureInvalid('a PUT URL must carry size and sha256');
-    }
-    if (!signatureMatches(this.secret, { method: verb, key, expires, size, sha256 }, signature)) {
-      throw signatureInvalid('signature does not match');
-    }
-    const expiresAt = Number(expires) * 1000;
-    if (this.now() >= expiresAt) {
-      throw new TroveError('url_expired', 'signed URL has expired', {
-        expiresAt: new Date(expiresAt).toISOString(),
-      });
-    }
-    return verb === 'PUT' ? { size: Number(size), sha256: sha256 as string } : {};
+    if (key.split('/')[0] === TMP_DIR) throw new TroveError('signature_invalid', 'bad key');
+    return verifySignedQuery(this.secret, this.now(), method, key, query);
   }
 
   /** Rounded up so a URL always lives at least as long as asked. */
@@ -299,17 +260,7 @@ export class LocalBlobStore implements BlobStore {
 
   private signedRequest(fields: SignedFields): PresignedRequest {
     assertValidBlobKey(fields.key);
-    const query = new URLSearchParams();
-    query.set(SIGNED_QUERY.expires, fields.expires);
-    if (fields.size !== undefined) query.set(SIGNED_QUERY.size, fields.size);
-    if (fields.sha256 !== undefined) query.set(SIGNED_QUERY.sha256, fields.sha256);
-    query.set(SIGNED_QUERY.signature, signFields(this.secret, fields));
-    return {
-      method: fields.method,
-      url: `${this.pathPrefix}/${fields.key}?${query.toString()}`,
-      headers: {},
-      expiresAt: new Date(Number(fields.expires) * 1000).toISOString(),
-    };
+    return signedRequest(this.secret, this.pathPrefix, fields);
   }
 
   /** Drivers are usable unwrapped too, so the path is never built from an unchecked key. */

@@ -1,0 +1,168 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { PresignedRequest } from '../../../ports/blob-store.js';
+import type { BlobStoreHarness } from './conformance.js';
+import { pseudoRandomBytes, readAll, sha256Hex } from './streams.js';
+
+/** Sends a presigned request as a client would: URL resolved against the base, headers verbatim. */
+export async function sendPresigned(
+  base: string,
+  request: PresignedRequest,
+  init: { body?: Uint8Array; headers?: Record<string, string>; method?: string } = {},
+): Promise<Response> {
+  return fetch(new URL(request.url, base), {
+    method: init.method ?? request.method,
+    headers: { ...request.headers, ...init.headers },
+    ...(init.body ? { body: init.body } : {}),
+  });
+}
+
+/** The same URL with one character of its signature changed. */
+export function tamperSignature(url: string): string {
+  const parsed = new URL(url, 'http://placeholder.invalid');
+  const name = [...parsed.searchParams.keys()].find((k) => /signature/i.test(k));
+  if (!name) throw new Error(`no signature parameter in ${url}`);
+  const value = parsed.searchParams.get(name) ?? '';
+  const flipped = (value[0] === 'A' ? 'B' : 'A') + value.slice(1);
+  parsed.searchParams.set(name, flipped);
+  return /^https?:/.test(url) ? parsed.toString() : `${parsed.pathname}${parsed.search}`;
+}
+
+/** Presigned-URL behaviour; every test is skipped when the harness has no `fetchBase`. */
+export function runPresignedConformance(
+  h: () => BlobStoreHarness,
+  newKey: (label: string) => string,
+): void {
+  describe('presigned URLs', () => {
+    const setup = (skip: () => void): { base: string; harness: BlobStoreHarness } => {
+      const harness = h();
+      if (harness.fetchBase === undefined) skip();
+      return { base: harness.fetchBase as string, harness };
+    };
+    const body = pseudoRandomBytes(200_000, 21);
+    const sha256 = sha256Hex(body);
+    const putOptions = { size: body.length, sha256, expiresInSeconds: 300 };
+
+    it('PUTs exact bytes, idempotently, and GETs them back', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const key = newKey('presigned-put');
+      const put = await harness.store.presignPut(key, putOptions);
+      expect(put.method).toBe('PUT');
+      expect(Date.parse(put.expiresAt)).toBeGreaterThan(Date.now() + 290_000);
+      for (let i = 0; i < 2; i++) {
+        const res = await sendPresigned(base, put, { body });
+        await res.arrayBuffer();
+        expect(res.status, `PUT attempt ${i + 1}`).toBeLessThan(300);
+      }
+      expect(await harness.store.stat(key)).toEqual({ size: body.length });
+      const got = await readAll(await harness.store.get(key));
+      expect(got.equals(body)).toBe(true);
+
+      const get = await harness.store.presignGet(key, { expiresInSeconds: 300 });
+      expect(get.method).toBe('GET');
+      const res = await sendPresigned(base, get);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(body)).toBe(true);
+    });
+
+    it('refuses wrong bytes or a wrong length and stores nothing', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const wrong = Buffer.from(body);
+      wrong[1234] = (wrong[1234] ?? 0) ^ 1;
+      for (const attempt of [wrong, body.subarray(1), Buffer.concat([body, Buffer.from('x')])]) {
+        const key = newKey('presigned-bad');
+        const put = await harness.store.presignPut(key, putOptions);
+        const headers = { 'content-length': String(attempt.length) };
+        const res = await sendPresigned(base, put, { body: attempt, headers });
+        await res.arrayBuffer();
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        expect(await harness.store.stat(key)).toBeNull();
+      }
+    });
+
+    it('serves single byte ranges with 206, and 416 past the end', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const key = newKey('presigned-range');
+      await harness.store.put(key, Readable.from([body]));
+      const get = await harness.store.presignGet(key, { expiresInSeconds: 300 });
+      const n = body.length;
+      for (const [first, last] of [
+        [0, 0],
+        [n - 1, n - 1],
+        [1000, 65_535],
+      ] as const) {
+        const res = await sendPresigned(base, get, {
+          headers: { range: `bytes=${first}-${last}` },
+        });
+        expect(res.status).toBe(206);
+        expect(res.headers.get('content-range')).toBe(`bytes ${first}-${last}/${n}`);
+        const got = Buffer.from(await res.arrayBuffer());
+        expect(got.equals(body.subarray(first, last + 1))).toBe(true);
+      }
+      const res = await sendPresigned(base, get, { headers: { range: `bytes=${n}-${n + 10}` } });
+      await res.arrayBuffer();
+      expect(res.status).toBe(416);
+    });
+
+    it('answers 404 for a signed GET of a missing object', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const get = await harness.store.presignGet(newKey('presigned-missing'), {
+        expiresInSeconds: 300,
+      });
+      const res = await sendPresigned(base, get);
+      await res.arrayBuffer();
+      expect(res.status).toBe(404);
+    });
+
+    it('refuses a tampered signature, another key or another method', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const key = newKey('presigned-tamper');
+      const put = await harness.store.presignPut(key, putOptions);
+      const other = newKey('presigned-other');
+      for (const request of [
+        { ...put, url: tamperSignature(put.url) },
+        { ...put, url: put.url.replace(key, other) },
+      ]) {
+        const res = await sendPresigned(base, request, { body });
+        await res.arrayBuffer();
+        expect(res.status).toBe(403);
+      }
+      expect(await harness.store.stat(key)).toBeNull();
+      expect(await harness.store.stat(other)).toBeNull();
+
+      await harness.store.put(key, Readable.from([body]));
+      const get = await harness.store.presignGet(key, { expiresInSeconds: 300 });
+      for (const [request, method] of [
+        [{ ...get, url: tamperSignature(get.url) }, 'GET'],
+        [put, 'GET'],
+        [get, 'PUT'],
+      ] as const) {
+        const init = method === 'PUT' ? { method, body } : { method };
+        const res = await sendPresigned(base, request, init);
+        await res.arrayBuffer();
+        expect(res.status, `${method} with a ${request.method} URL`).toBe(403);
+      }
+    });
+
+    it('refuses expired URLs', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const key = newKey('presigned-expired');
+      const put = await harness.store.presignPut(key, { ...putOptions, expiresInSeconds: 1 });
+      const get = await harness.store.presignGet(key, { expiresInSeconds: 1 });
+      // S3 counts expiry from a whole-second X-Amz-Date, hence the extra second.
+      const latest = Math.max(Date.parse(put.expiresAt), Date.parse(get.expiresAt));
+      const waitMs = latest - Date.now() + 1100;
+      if (harness.advanceClock) harness.advanceClock(waitMs);
+      else await sleep(waitMs);
+      const putRes = await sendPresigned(base, put, { body });
+      await putRes.arrayBuffer();
+      expect(putRes.status).toBe(403);
+      expect(await harness.store.stat(key)).toBeNull();
+      const getRes = await sendPresigned(base, get);
+      await getRes.arrayBuffer();
+      expect(getRes.status).toBe(403);
+    });
+  });
+}
