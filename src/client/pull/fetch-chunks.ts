@@ -1,0 +1,212 @@
+import type { PlanResponse } from '../../api/schemas.js';
+import { LIMITS } from '../../api/schemas.js';
+import { decompressChunk } from '../../core/codec.js';
+import { sha256Hex } from '../../core/digest.js';
+import type { ChunkCodec, Digest } from '../../core/types.js';
+import { TroveError } from '../../errors.js';
+import type { TroveClient } from '../api-client.js';
+
+/** Options of fetchChunks. */
+export interface FetchChunksOptions {
+  /** API client (plans and presigned range GETs). */
+  client: TroveClient;
+  /** Storage holding the version. */
+  storage: string;
+  /** Full version id. */
+  version: string;
+  /** Unique digests to fetch. */
+  digests: readonly Digest[];
+  /** Range GETs in flight (default 8). */
+  concurrency?: number;
+  /** Receives each verified raw chunk exactly once; must consume it synchronously. */
+  onChunk: (digest: Digest, raw: Buffer) => void;
+  /** Counts bytes received from object storage. */
+  onBytes?: (n: number) => void;
+  /** Cancels everything. */
+  signal?: AbortSignal;
+}
+
+type PlannedRange = PlanResponse['packs'][number]['ranges'][number];
+type RangeTask = { request: PlanResponse['packs'][number]['request']; range: PlannedRange };
+
+/** Attempts per range when the body breaks off mid-stream (the client already retries statuses). */
+const RANGE_ATTEMPTS = 3;
+
+/**
+ * Fetches chunks through reconstruction plans (≤ 10k digests per plan
+ * request) and coalesced range GETs, `concurrency` at a time. Each range is
+ * streamed and sliced as it arrives, so memory holds about one stored chunk
+ * per request in flight. Every chunk is decompressed and its SHA-256 checked
+ * before it is handed on.
+ */
+export async function fetchChunks(options: FetchChunksOptions): Promise<{ chunks: number }> {
+  const { client, digests } = options;
+  const delivered = new Set<Digest>();
+  for (let i = 0; i < digests.length; i += LIMITS.maxDigestsPerRequest) {
+    options.signal?.throwIfAborted();
+    const batch = digests.slice(i, i + LIMITS.maxDigestsPerRequest);
+    const plan = await client.plan(options.storage, options.version, batch);
+    if (plan.unknown.length > 0)
+      throw new TroveError(
+        'missing_chunks',
+        `the server cannot locate ${plan.unknown.length} chunk(s) of version ${options.version}`,
+        { missing: plan.unknown.slice(0, 100) },
+      );
+    const tasks: RangeTask[] = plan.packs.flatMap((p) =>
+      p.ranges.map((range) => ({ request: p.request, range })),
+    );
+    // On the first failure the other requests in flight are aborted, not left to write late.
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const scoped = { ...options, signal };
+    await runLimited(
+      tasks,
+      options.concurrency ?? 8,
+      (t) => fetchRange(t, delivered, scoped),
+      () => stop.abort(),
+    );
+  }
+  const missing = digests.filter((d) => !delivered.has(d));
+  if (missing.length > 0)
+    throw new TroveError('missing_chunks', `the plan left ${missing.length} chunk(s) out`, {
+      missing: missing.slice(0, 100),
+    });
+  return { chunks: delivered.size };
+}
+
+async function fetchRange(
+  task: RangeTask,
+  delivered: Set<Digest>,
+  options: FetchChunksOptions,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await streamRange(task, delivered, options);
+      return;
+    } catch (err) {
+      // Verification failures and server answers are final; a broken stream is worth another try.
+      if (err instanceof TroveError || attempt >= RANGE_ATTEMPTS || options.signal?.aborted)
+        throw err;
+    }
+  }
+}
+
+async function streamRange(
+  { request, range }: RangeTask,
+  delivered: Set<Digest>,
+  options: FetchChunksOptions,
+): Promise<void> {
+  const chunks = [...range.chunks].sort((a, b) => a.offset - b.offset);
+  const res = await options.client.send(request, {
+    range: { start: range.start, end: range.end },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (!res.body) throw new TroveError('internal', 'range response has no body');
+  // A server that ignores Range answers 200 with the whole object: skip to the range.
+  let skip = res.status === 206 ? 0 : range.start;
+  const slicer = new Slicer();
+  let next = 0;
+  for await (const part of res.body as AsyncIterable<Uint8Array>) {
+    options.onBytes?.(part.byteLength);
+    let buf = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+    if (skip > 0) {
+      const n = Math.min(skip, buf.length);
+      skip -= n;
+      buf = buf.subarray(n);
+    }
+    slicer.add(buf);
+    while (next < chunks.length) {
+      const c = chunks[next]!;
+      const stored = slicer.take(c.offset, c.storedSize);
+      if (stored === null) break;
+      next++;
+      if (delivered.has(c.digest)) continue;
+      const raw = decompress(c.codec, stored, c.rawSize, c.digest);
+      delivered.add(c.digest);
+      options.onChunk(c.digest, raw);
+    }
+    // Everything planned is in hand: do not read past it (a 200 answer carries the whole pack).
+    if (next >= chunks.length) break;
+  }
+  if (next < chunks.length)
+    throw new Error(`range ${range.start}-${range.end} ended after ${slicer.position} bytes`);
+}
+
+function decompress(codec: ChunkCodec, stored: Buffer, rawSize: number, digest: Digest): Buffer {
+  let raw: Buffer;
+  try {
+    raw = decompressChunk(codec, stored, rawSize);
+  } catch (err) {
+    throw new TroveError(
+      'digest_mismatch',
+      `chunk ${digest} does not decompress`,
+      { digest },
+      {
+        cause: err,
+      },
+    );
+  }
+  const actual = sha256Hex(raw);
+  if (raw.length !== rawSize || actual !== digest)
+    throw new TroveError('digest_mismatch', `chunk ${digest} hashes to ${actual}`, { digest });
+  return raw;
+}
+
+/** Accumulates a byte stream and hands out [offset, offset+size) slices, dropping what is behind. */
+class Slicer {
+  /** Bytes received so far. */
+  position = 0;
+  private parts: Buffer[] = [];
+  private partsStart = 0;
+
+  add(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.parts.push(buf);
+    this.position += buf.length;
+  }
+
+  take(offset: number, size: number): Buffer | null {
+    if (this.position < offset + size) return null;
+    // Drop whole parts that end before the slice.
+    while (this.parts.length > 0 && this.partsStart + this.parts[0]!.length <= offset) {
+      this.partsStart += this.parts[0]!.length;
+      this.parts.shift();
+    }
+    const first = this.parts[0]!;
+    const from = offset - this.partsStart;
+    if (from + size <= first.length) return first.subarray(from, from + size);
+    const joined = Buffer.concat(this.parts);
+    this.parts = [joined];
+    return joined.subarray(from, from + size);
+  }
+}
+
+/**
+ * Runs `fn` over items with at most `limit` in flight. The first failure
+ * stops new starts and calls `onFail`; it is rethrown once every call in
+ * flight has settled, so nothing keeps running after this returns.
+ */
+export async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  onFail?: () => void,
+): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (failure === null && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        if (failure === null) {
+          failure = { err };
+          onFail?.();
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== null) throw (failure as { err: unknown }).err;
+}
