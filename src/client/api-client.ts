@@ -46,6 +46,7 @@ export class TroveClient {
   private readonly token: string | undefined;
   private readonly retries: number;
   private readonly onRequest: TroveClientOptions['onRequest'];
+  private readonly requestListeners = new Set<(kind: 'api' | 'blob', method: string) => void>();
 
   constructor(options: TroveClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -116,6 +117,18 @@ export class TroveClient {
     );
   }
 
+  /**
+   * Adds a listener called for every HTTP request made from now on (as
+   * `onRequest` is); returns a function that removes it. Lets one operation
+   * count its own requests on a shared client.
+   */
+  addRequestListener(listener: (kind: 'api' | 'blob', method: string) => void): () => void {
+    this.requestListeners.add(listener);
+    return () => {
+      this.requestListeners.delete(listener);
+    };
+  }
+
   /** Absolute URL for a possibly relative presigned URL. */
   resolveUrl(url: string): string {
     return new URL(url, `${this.baseUrl}/`).toString();
@@ -137,7 +150,7 @@ export class TroveClient {
     const headers: Record<string, string> = { ...request.headers };
     if (init.range) headers.range = `bytes=${init.range.start}-${init.range.end - 1}`;
     return this.withRetries(async () => {
-      this.onRequest?.('blob', request.method);
+      this.notify('blob', request.method);
       const body = init.body?.();
       return fetch(this.resolveUrl(request.url), {
         method: request.method,
@@ -159,7 +172,7 @@ export class TroveClient {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const res = await this.withRetries(() => {
-      this.onRequest?.('api', method);
+      this.notify('api', method);
       return fetch(`${this.baseUrl}${path}`, {
         method,
         headers,
@@ -176,6 +189,11 @@ export class TroveClient {
       });
     }
     return parsed.data;
+  }
+
+  private notify(kind: 'api' | 'blob', method: string): void {
+    this.onRequest?.(kind, method);
+    for (const listener of this.requestListeners) listener(kind, method);
   }
 
   /** Retries transport errors and retryable statuses with backoff; maps errors. */

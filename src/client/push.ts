@@ -1,0 +1,228 @@
+import { encodeManifest } from '../core/manifest.js';
+import { TroveError } from '../errors.js';
+import type { TroveClient } from './api-client.js';
+import { delay } from './push/pool.js';
+import type { PushProgress } from './push/progress.js';
+import { scanTree } from './push/scan.js';
+import { uploadMissing } from './push/upload.js';
+import { StatCache } from './stat-cache.js';
+
+export type { PushPhase, PushProgress } from './push/progress.js';
+
+/** Options of push. */
+export interface PushOptions {
+  /** API client (its request count is included in the result). */
+  client: TroveClient;
+  /** Storage to push to (created by the first push). */
+  storage: string;
+  /** Root of the tree to push. */
+  dir: string;
+  /** Message recorded with the version. */
+  message?: string;
+  /** Expected head; default: the storage's current head (null when the storage does not exist). */
+  parent?: string | null;
+  /** Become the new head even if head moved (onConflict 'force'). */
+  force?: boolean;
+  /** Extra gitignore-syntax patterns, relative to the root. */
+  ignore?: string[];
+  /** Stat cache directory (see defaultCacheDir); without one every file is read and hashed. */
+  cacheDir?: string;
+  /** Pack uploads in flight (default 4). */
+  concurrency?: number;
+  /** Target pack size in bytes (default 32 MiB). */
+  packTargetSize?: number;
+  /** Progress events. */
+  onProgress?: (p: PushProgress) => void;
+  /** Warnings such as skipped special files. */
+  onWarning?: (message: string) => void;
+  /** Cancels the push. */
+  signal?: AbortSignal;
+}
+
+/** What a push did. */
+export interface PushResult {
+  /** The version id (SHA-256 of the manifest). */
+  version: string;
+  /** The storage pushed to. */
+  storage: string;
+  /** False when the version already existed (nothing uploaded). */
+  created: boolean;
+  /** Parent recorded with the version. */
+  parent: string | null;
+  /** Files in the tree. */
+  files: number;
+  /** Total bytes of the files. */
+  size: number;
+  /** Files read and hashed (the others came from the stat cache). */
+  filesHashed: number;
+  /** Bytes read and hashed. */
+  bytesHashed: number;
+  /** Unique chunks in the tree. */
+  chunks: number;
+  /** Chunks uploaded. */
+  chunksUploaded: number;
+  /** Bytes actually PUT: packs plus manifest. */
+  bytesUploaded: number;
+  /** Packs uploaded. */
+  packsUploaded: number;
+  /** HTTP requests made (API and presigned). */
+  requests: number;
+  /** Wall time in ms. */
+  durationMs: number;
+}
+
+const MIB = 1024 * 1024;
+/** Chunk bytes kept from hashing so small changes upload without re-reading files. */
+const RETAIN_BYTES = 64 * MIB;
+/** Files hashed concurrently and chunks compressed concurrently (the threadpool has 4 threads). */
+const READ_CONCURRENCY = 4;
+const COMPRESS_CONCURRENCY = 4;
+
+/** Pushes a directory tree as a new version of a storage. */
+export async function push(options: PushOptions): Promise<PushResult> {
+  const started = performance.now();
+  const { client, storage, signal } = options;
+  const onProgress = options.onProgress ?? (() => {});
+  let requests = 0;
+  const unlisten = client.addRequestListener(() => {
+    requests++;
+  });
+  let cache: StatCache | null = null;
+  let committed = false;
+  try {
+    const parent =
+      options.parent !== undefined ? options.parent : await currentHead(client, storage);
+    if (options.cacheDir !== undefined) {
+      cache = await StatCache.open({
+        cacheDir: options.cacheDir,
+        root: options.dir,
+        server: client.baseUrl,
+        storage,
+      });
+    }
+    // The parent is committed, so every chunk it references is stored: no need to ask.
+    const known =
+      cache !== null && parent !== null && cache.syncedVersion === parent
+        ? cache.digests()
+        : new Set<string>();
+    const scan = await scanTree({
+      dir: options.dir,
+      ignore: options.ignore ?? [],
+      cache,
+      retainBytes: RETAIN_BYTES,
+      concurrency: READ_CONCURRENCY,
+      onProgress,
+      onWarning: options.onWarning ?? (() => {}),
+      signal,
+    });
+    const manifest = encodeManifest(scan.entries);
+    const base = {
+      version: manifest.id,
+      storage,
+      files: manifest.header.files,
+      size: manifest.header.size,
+      filesHashed: scan.filesHashed,
+      bytesHashed: scan.bytesHashed,
+    };
+    const start = await client.startUpload(storage, {
+      version: manifest.id,
+      manifestSize: manifest.bytes.length,
+      parent,
+      onConflict: options.force ? 'force' : 'fail',
+      message: options.message ?? '',
+    });
+    if (start.status === 'exists') {
+      committed = true;
+      await finishCache(cache, scan.files, manifest.id);
+      const unique = new Set(scan.files.flatMap((f) => f.chunks.map((c) => c.digest)));
+      return {
+        ...base,
+        created: false,
+        parent: start.version.parent,
+        chunks: unique.size,
+        chunksUploaded: 0,
+        bytesUploaded: 0,
+        packsUploaded: 0,
+        requests,
+        durationMs: performance.now() - started,
+      };
+    }
+    const up = await uploadMissing({
+      client,
+      session: start.session,
+      files: scan.files,
+      retained: scan.retained,
+      known,
+      concurrency: options.concurrency ?? 4,
+      packTargetSize: options.packTargetSize ?? 32 * MIB,
+      compressConcurrency: COMPRESS_CONCURRENCY,
+      onProgress,
+      signal,
+    });
+    scan.retained.clear();
+    const put = await client.send(start.manifestUpload, { body: () => manifest.bytes, signal });
+    await put.arrayBuffer();
+    const done = await commitLoop(client, start.session, onProgress, signal);
+    committed = true;
+    await finishCache(cache, scan.files, manifest.id);
+    return {
+      ...base,
+      created: done.created,
+      parent: done.version.parent,
+      chunks: up.chunks,
+      chunksUploaded: up.chunksUploaded,
+      bytesUploaded: up.bytesUploaded + manifest.bytes.length,
+      packsUploaded: up.packsUploaded,
+      requests,
+      durationMs: performance.now() - started,
+    };
+  } catch (err) {
+    if (cache !== null && !committed) {
+      // Keep the hashing work, but promise nothing about what the server holds.
+      cache.syncedVersion = null;
+      await cache.save().catch(() => {});
+    }
+    throw err;
+  } finally {
+    unlisten();
+  }
+}
+
+async function finishCache(
+  cache: StatCache | null,
+  files: readonly { path: string }[],
+  version: string,
+): Promise<void> {
+  if (cache === null) return;
+  cache.retainOnly(new Set(files.map((f) => f.path)));
+  cache.syncedVersion = version;
+  await cache.save();
+}
+
+async function currentHead(client: TroveClient, storage: string): Promise<string | null> {
+  try {
+    return (await client.getStorage(storage)).head;
+  } catch (err) {
+    if (err instanceof TroveError && err.code === 'storage_not_found') return null;
+    throw err;
+  }
+}
+
+/** Calls commit until the server stops answering 'verifying'. */
+async function commitLoop(
+  client: TroveClient,
+  session: string,
+  onProgress: (p: PushProgress) => void,
+  signal: AbortSignal | undefined,
+) {
+  for (let i = 0; ; i++) {
+    signal?.throwIfAborted();
+    const res = await client.commit(session);
+    if (res.status === 'committed') {
+      onProgress({ phase: 'commit', done: 1, total: 1, files: 0 });
+      return res;
+    }
+    onProgress({ phase: 'commit', done: res.packsVerified, total: res.packsTotal, files: 0 });
+    await delay(Math.min(500, 25 * 2 ** i), signal);
+  }
+}
