@@ -218,7 +218,7 @@ export class LocalBlobStore implements BlobStore {
       sha256: options.sha256,
     };
     return {
-      ...this.signedRequest(fields),
+      ...this.sign(fields),
       headers: { 'content-length': String(options.size) },
     };
   }
@@ -229,7 +229,7 @@ export class LocalBlobStore implements BlobStore {
       key,
       expires: String(this.expiryFor(options.expiresInSeconds)),
     };
-    return this.signedRequest(fields);
+    return this.sign(fields);
   }
 
   async ping(): Promise<void> {
@@ -258,7 +258,7 @@ export class LocalBlobStore implements BlobStore {
     return Math.ceil((this.now() + expiresInSeconds * 1000) / 1000);
   }
 
-  private signedRequest(fields: SignedFields): PresignedRequest {
+  private sign(fields: SignedFields): PresignedRequest {
     assertValidBlobKey(fields.key);
     return signedRequest(this.secret, this.pathPrefix, fields);
   }

@@ -3,10 +3,12 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalBlobHarness, openLocalBlobHarness } from '../testing/local-harness.js';
 import { sendPresigned } from '../testing/presigned-conformance.js';
 import { pseudoRandomBytes, sha256Hex } from '../testing/streams.js';
+import { localBlobRoutes } from './routes.js';
 
 async function errorCode(res: Response): Promise<string> {
   const body = (await res.json()) as { error: { code: string } };
@@ -128,17 +130,42 @@ describe('localBlobRoutes', () => {
   it('stores nothing when the client disconnects mid-upload', async () => {
     const put = await presignPut('aborted', 3600);
     const url = new URL(put.url, h.fetchBase);
+    let started = false;
     await new Promise<void>((resolve) => {
       const req = request(url, { method: 'PUT', headers: put.headers });
       req.on('error', () => resolve());
-      req.write(body.subarray(0, 20_000), () => {
-        setTimeout(() => req.destroy(), 50);
+      req.write(body.subarray(0, 20_000), async () => {
+        // Abort only once the server is writing its temp file.
+        for (let i = 0; i < 100 && (await readdir(join(h.root, '.tmp'))).length === 0; i++) {
+          await sleep(10);
+        }
+        started = (await readdir(join(h.root, '.tmp'))).length > 0;
+        req.destroy();
       });
     });
     for (let i = 0; i < 50 && (await readdir(join(h.root, '.tmp'))).length > 0; i++) {
       await sleep(20);
     }
+    expect(started).toBe(true);
     expect(await readdir(join(h.root, '.tmp'))).toEqual([]);
     expect(await h.store.stat('aborted')).toBeNull();
+  });
+
+  it('works mounted at the root of a parent app with its own error handlers', async () => {
+    const parent = new Hono();
+    parent.onError((_err, c) => c.json({ parent: true }, 500));
+    parent.notFound((c) => c.json({ parent: 'not found' }, 404));
+    parent.get('/healthz', (c) => c.json({ ok: true }));
+    parent.route('/', localBlobRoutes(h.local));
+    const put = await presignPut('mounted/key');
+    const res = await parent.request(put.url, { method: 'PUT', headers: put.headers, body });
+    expect(res.status).toBe(200);
+    const get = await h.store.presignGet('mounted/key', { expiresInSeconds: 60 });
+    const ranged = await parent.request(get.url, { headers: { range: 'bytes=0-9' } });
+    expect(ranged.status).toBe(206);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(body.subarray(0, 10))).toBe(true);
+    const bad = await parent.request(`${get.url}x`);
+    expect(bad.status).toBe(403);
+    expect(await errorCode(bad)).toBe('signature_invalid');
   });
 });

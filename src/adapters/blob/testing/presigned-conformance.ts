@@ -66,6 +66,25 @@ export function runPresignedConformance(
       expect(Buffer.from(await res.arrayBuffer()).equals(body)).toBe(true);
     });
 
+    it('PUTs and GETs an empty object', async (ctx) => {
+      const { base, harness } = setup(() => ctx.skip());
+      const key = newKey('presigned-empty');
+      const empty = new Uint8Array(0);
+      const put = await harness.store.presignPut(key, {
+        size: 0,
+        sha256: sha256Hex(empty),
+        expiresInSeconds: 300,
+      });
+      const res = await sendPresigned(base, put, { body: empty });
+      await res.arrayBuffer();
+      expect(res.status).toBeLessThan(300);
+      expect(await harness.store.stat(key)).toEqual({ size: 0 });
+      const get = await harness.store.presignGet(key, { expiresInSeconds: 300 });
+      const got = await sendPresigned(base, get);
+      expect(got.status).toBe(200);
+      expect((await got.arrayBuffer()).byteLength).toBe(0);
+    });
+
     it('refuses wrong bytes or a wrong length and stores nothing', async (ctx) => {
       const { base, harness } = setup(() => ctx.skip());
       const wrong = Buffer.from(body);
