@@ -1,0 +1,202 @@
+import { cpus, totalmem } from 'node:os';
+import { fmtBytes, fmtCount, fmtMs, fmtRatio, fmtRss, median, ratio } from './stats.js';
+
+/**
+ * Turns raw samples into the medians, target verdicts and markdown table
+ * the bench prints and stores in results.json.
+ */
+
+/** One measured operation. */
+export interface Op {
+  ms: number;
+  bytes: number;
+  requests: number | null;
+  rssKiB: number | null;
+}
+
+/** Everything measured for one version of one run. */
+export interface StepSample {
+  run: number;
+  step: number;
+  treeBytes: number;
+  push: Op & { chunks: number; packs: number };
+  materializeMs: number;
+  archiveBytes: number;
+  pullArchive: Op & { source: string };
+  pullPacks: Op & { source: string };
+  pullIncremental: Op & { source: string; chunksReused: number };
+  localTarXzf: Op;
+  basePush: Op;
+  basePull: Op;
+}
+
+/** Per-run totals. */
+export interface RunSample {
+  run: number;
+  serverRssKiB: number | null;
+  troveStoredBytes: number;
+  baselineStoredBytes: number;
+}
+
+type Row = [string, string, string, string];
+
+const cold = (s: StepSample[]): StepSample[] => s.filter((x) => x.step === 0);
+const incr = (s: StepSample[]): StepSample[] => s.filter((x) => x.step > 0);
+const med = (s: StepSample[], f: (x: StepSample) => number | null): number | null =>
+  median(s.map(f));
+
+/** Medians, verdicts and the markdown table. */
+export function summarize(steps: StepSample[], runs: RunSample[], config: Record<string, unknown>) {
+  const c = cold(steps);
+  const i = incr(steps);
+  const m = {
+    coldPushMs: med(c, (x) => x.push.ms),
+    coldPushBytes: med(c, (x) => x.push.bytes),
+    coldPushRequests: med(c, (x) => x.push.requests),
+    incPushMs: med(i, (x) => x.push.ms),
+    incPushBytes: med(i, (x) => x.push.bytes),
+    incPushRequests: med(i, (x) => x.push.requests),
+    materializeMs: med(steps, (x) => x.materializeMs),
+    archiveBytes: med(c, (x) => x.archiveBytes),
+    pullArchiveMs: med(c, (x) => x.pullArchive.ms),
+    pullArchiveBytes: med(c, (x) => x.pullArchive.bytes),
+    pullPacksMs: med(c, (x) => x.pullPacks.ms),
+    pullPacksBytes: med(c, (x) => x.pullPacks.bytes),
+    pullPacksRequests: med(c, (x) => x.pullPacks.requests),
+    incPullMs: med(i, (x) => x.pullIncremental.ms),
+    incPullBytes: med(i, (x) => x.pullIncremental.bytes),
+    incPullRequests: med(i, (x) => x.pullIncremental.requests),
+    localTarMs: med(c, (x) => x.localTarXzf.ms),
+    basePushColdMs: med(c, (x) => x.basePush.ms),
+    basePushIncMs: med(i, (x) => x.basePush.ms),
+    basePushBytes: med(c, (x) => x.basePush.bytes),
+    basePushIncBytes: med(i, (x) => x.basePush.bytes),
+    basePullMs: med(c, (x) => x.basePull.ms),
+    basePullIncMs: med(i, (x) => x.basePull.ms),
+    basePullIncBytes: med(i, (x) => x.basePull.bytes),
+    rssPush: med(steps, (x) => x.push.rssKiB),
+    rssPullArchive: med(steps, (x) => x.pullArchive.rssKiB),
+    rssPullPacks: med(steps, (x) => x.pullPacks.rssKiB),
+    rssServer: median(runs.map((r) => r.serverRssKiB)),
+    rssTarCzf: med(steps, (x) => x.basePush.rssKiB),
+    rssTarXzf: med(steps, (x) => x.basePull.rssKiB),
+    troveStored: median(runs.map((r) => r.troveStoredBytes)),
+    baseStored: median(runs.map((r) => r.baselineStoredBytes)),
+    treeBytes: med(c, (x) => x.treeBytes),
+  };
+  const incBytesRatio = ratio(m.basePushIncBytes, m.incPushBytes);
+  const pullSpeed = ratio(m.localTarMs, m.pullArchiveMs);
+  const targets = {
+    incrementalPushBytes20x: {
+      value: incBytesRatio,
+      met: incBytesRatio !== null && incBytesRatio >= 20,
+    },
+    archivePull80pctOfTar: { value: pullSpeed, met: pullSpeed !== null && pullSpeed >= 0.8 },
+  };
+  const t = (a: number | null, b: number | null): string => `${fmtRatio(ratio(b, a))} faster`;
+  const rows: Row[] = [
+    [
+      'cold push (time)',
+      fmtMs(m.coldPushMs),
+      fmtMs(m.basePushColdMs),
+      t(m.coldPushMs, m.basePushColdMs),
+    ],
+    [
+      'incremental push, ~1% change (time)',
+      fmtMs(m.incPushMs),
+      fmtMs(m.basePushIncMs),
+      t(m.incPushMs, m.basePushIncMs),
+    ],
+    [
+      'bytes uploaded, cold',
+      fmtBytes(m.coldPushBytes),
+      fmtBytes(m.basePushBytes),
+      `${fmtRatio(ratio(m.basePushBytes, m.coldPushBytes))} fewer`,
+    ],
+    [
+      'bytes uploaded, incremental',
+      fmtBytes(m.incPushBytes),
+      fmtBytes(m.basePushIncBytes),
+      `${fmtRatio(incBytesRatio)} fewer`,
+    ],
+    [
+      'requests per push (cold / incr.)',
+      `${fmtCount(m.coldPushRequests)} / ${fmtCount(m.incPushRequests)}`,
+      '1 / 1',
+      '',
+    ],
+    ['materialize (commit → archive ready)', fmtMs(m.materializeMs), '— (built by client)', ''],
+    [
+      'cold pull via archive',
+      fmtMs(m.pullArchiveMs),
+      fmtMs(m.basePullMs),
+      t(m.pullArchiveMs, m.basePullMs),
+    ],
+    ['  bytes downloaded', fmtBytes(m.pullArchiveBytes), fmtBytes(m.basePushBytes), ''],
+    [
+      'cold pull via packs (--no-archive)',
+      fmtMs(m.pullPacksMs),
+      fmtMs(m.basePullMs),
+      t(m.pullPacksMs, m.basePullMs),
+    ],
+    [
+      '  bytes / requests',
+      `${fmtBytes(m.pullPacksBytes)} / ${fmtCount(m.pullPacksRequests)}`,
+      `${fmtBytes(m.basePushBytes)} / 1`,
+      '',
+    ],
+    [
+      'incremental pull (holding previous version)',
+      fmtMs(m.incPullMs),
+      fmtMs(m.basePullIncMs),
+      t(m.incPullMs, m.basePullIncMs),
+    ],
+    [
+      '  bytes / requests',
+      `${fmtBytes(m.incPullBytes)} / ${fmtCount(m.incPullRequests)}`,
+      `${fmtBytes(m.basePullIncBytes)} / 1`,
+      `${fmtRatio(ratio(m.basePullIncBytes, m.incPullBytes))} fewer bytes`,
+    ],
+    [
+      "`tar -xzf` of trove's own archive, local disk",
+      '',
+      fmtMs(m.localTarMs),
+      `pull = ${pullSpeed === null ? 'n/a' : `${Math.round(pullSpeed * 100)}%`} of tar speed`,
+    ],
+    ['peak RSS, push client', fmtRss(m.rssPush), `${fmtRss(m.rssTarCzf)} (tar -czf)`, ''],
+    [
+      'peak RSS, pull client (archive / packs)',
+      `${fmtRss(m.rssPullArchive)} / ${fmtRss(m.rssPullPacks)}`,
+      `${fmtRss(m.rssTarXzf)} (tar -xzf)`,
+      '',
+    ],
+    ['peak RSS, server (API + worker)', fmtRss(m.rssServer), '—', ''],
+    [
+      `stored after ${1 + i.length / Math.max(1, c.length)} versions (data dir)`,
+      fmtBytes(m.troveStored),
+      fmtBytes(m.baseStored),
+      `${fmtRatio(ratio(m.baseStored, m.troveStored))} less`,
+    ],
+  ];
+  const cpu = cpus();
+  const machine = {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    ramGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+  const yes = (b: boolean): string => (b ? '**met**' : '**NOT met**');
+  const lines = [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, node ${machine.node}, ${machine.platform}`,
+    `Workload: ${fmtBytes(m.treeBytes)} tree, ${config.steps} edit steps of ~1%, ${config.runs} runs, medians; archive ${fmtBytes(m.archiveBytes)}`,
+    '',
+    '| metric | trove | baseline (tar.gz, 1 PUT / 1 GET) | trove vs baseline |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    `Target — incremental push of a 1% change sends ≥ 20× fewer bytes than the baseline: ${fmtRatio(incBytesRatio)} → ${yes(targets.incrementalPushBytes20x.met)}`,
+    `Target — cold pull via archive ≥ 80% of the speed of \`tar -xzf\` on the same archive from local disk: ${pullSpeed === null ? 'n/a' : `${Math.round(pullSpeed * 100)}%`} → ${yes(targets.archivePull80pctOfTar.met)}`,
+  ];
+  return { machine, config, medians: m, targets, markdown: lines.join('\n') };
+}
