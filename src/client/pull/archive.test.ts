@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../core/digest.js';
+import type { ManifestEntry } from '../../core/types.js';
+import { TroveError } from '../../errors.js';
+import { extractStream } from './archive.js';
+import { bytes, manifestOf, sampleSpec, snapshot, tarGzOf } from './test-fixtures.js';
+import { buildTar, type RawMember } from './test-tar.js';
+
+let base: string;
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'trove-extract-'));
+});
+afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+async function extract(tgz: Buffer, entries: readonly ManifestEntry[], root = join(base, 'root')) {
+  mkdirSync(root);
+  return extractStream(Readable.from([tgz]), { format: 'tar.gz', root, entries });
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (!(err instanceof TroveError)) throw err;
+    return err.code;
+  }
+}
+
+function asEntry(m: RawMember): ManifestEntry {
+  if (m.type === '5') return { path: m.name, type: 'dir' };
+  if (m.type === '2') return { path: m.name, type: 'symlink', target: m.linkname ?? '' };
+  const data = m.data ?? Buffer.alloc(0);
+  const chunks = data.length > 0 ? [{ digest: sha256Hex(data), size: data.length }] : [];
+  return { path: m.name, type: 'file', executable: false, size: data.length, chunks };
+}
+
+describe('extractStream', () => {
+  it('writes exactly the manifest tree: exec bits, symlinks, empty dirs and files, non-ASCII names', async () => {
+    const spec = sampleSpec();
+    const r = await extract(tarGzOf(spec), manifestOf(spec));
+    expect(r.files).toBe(5);
+    const snap = snapshot(join(base, 'root'));
+    expect(Object.keys(snap)).toHaveLength(spec.length);
+    expect(snap['bin/run.sh']).toMatch(/^file 755 /);
+    expect(snap['data/empty']).toMatch(/^file 644 e3b0c442/);
+    expect(snap['empty-dir']).toBe('dir');
+    expect(snap['data/up']).toBe('symlink ../bin');
+    expect(snap['data/Ünïcödé 文件.txt']).toMatch(/^file 644 /);
+  });
+
+  it('rejects an archive that differs from the manifest in any way', async () => {
+    const spec = sampleSpec();
+    const entries = manifestOf(spec);
+    const cases: Buffer[] = [];
+    // Same sizes, one flipped byte in the big file.
+    const big = bytes(1_500_000, 7);
+    big[1_000_000] = big[1_000_000]! ^ 1;
+    cases.push(tarGzOf(spec.map((s) => (s.path === 'data/big.bin' ? { ...s, data: big } : s))));
+    cases.push(tarGzOf(spec.filter((s) => s.path !== 'empty-dir')));
+    cases.push(tarGzOf([...spec, { path: 'extra', type: 'file', data: Buffer.from('x') }]));
+    cases.push(tarGzOf(spec.map((s) => (s.path === 'README.md' ? { ...s, executable: true } : s))));
+    cases.push(tarGzOf(spec.map((s) => (s.path === 'data/up' ? { ...s, target: '../data' } : s))));
+    cases.push(
+      tarGzOf(
+        spec.map((s) => (s.path === 'README.md' ? { ...s, data: Buffer.from('# hello!\n') } : s)),
+      ),
+    );
+    const whole = tarGzOf(spec);
+    cases.push(whole.subarray(0, whole.length - 100));
+    const flipped = Buffer.from(whole);
+    const mid = Math.floor(whole.length / 2);
+    flipped[mid] = flipped[mid]! ^ 0xff;
+    cases.push(flipped);
+    for (const [i, tgz] of cases.entries()) {
+      const root = join(base, `r${i}`);
+      expect(await codeOf(extract(tgz, entries, root)), `case ${i}`).toBe('digest_mismatch');
+    }
+  });
+
+  it('refuses hostile members and never writes outside the root', async () => {
+    const outside = join(base, 'outside');
+    const abs = join(base, 'abs-target');
+    const hostile: RawMember[][] = [
+      [{ name: '../escape', type: '0', data: Buffer.from('x') }],
+      [{ name: 'a/../../escape', type: '0', data: Buffer.from('x') }],
+      [{ name: abs, type: '0', data: Buffer.from('x') }],
+      [{ name: './x', type: '0', data: Buffer.from('x') }],
+      [{ name: 'l', type: '2', linkname: '../outside' }],
+      [{ name: 'l', type: '2', linkname: abs }],
+      [
+        { name: 'd', type: '5' },
+        { name: 'd/l', type: '2', linkname: '../../outside' },
+      ],
+      // A harmless-looking link, then a write through it.
+      [
+        { name: 'sub', type: '5' },
+        { name: 'l', type: '2', linkname: 'sub' },
+        { name: 'l/x', type: '0', data: Buffer.from('x') },
+      ],
+      [
+        { name: 'l', type: '2', linkname: '.' },
+        { name: 'l/x', type: '0', data: Buffer.from('x') },
+      ],
+      // Replacing an entry: file then symlink, dir then symlink.
+      [
+        { name: 'f', type: '0', data: Buffer.from('x') },
+        { name: 'f', type: '2', linkname: 'g' },
+      ],
+      [
+        { name: 'd', type: '5' },
+        { name: 'd', type: '2', linkname: '..' },
+      ],
+      [{ name: 'h', type: '1', linkname: '/etc/passwd' }],
+      [{ name: 'c', type: '3' }],
+      [{ name: 'b', type: '4' }],
+      [{ name: 'p', type: '6' }],
+    ];
+    for (const [i, members] of hostile.entries()) {
+      const root = join(base, `r${i}`);
+      // The members before the hostile one are in the manifest, so only the policy can refuse it.
+      const entries = members.slice(0, -1).map(asEntry);
+      expect(await codeOf(extract(gzipSync(buildTar(members)), entries, root)), `case ${i}`).toBe(
+        'unsafe_path',
+      );
+    }
+    expect(existsSync(outside) || existsSync(abs) || existsSync(join(base, 'escape'))).toBe(false);
+    expect(readdirSync(base).every((n) => /^r\d+$/.test(n))).toBe(true);
+  });
+
+  it('fuzz: random members never create anything outside the root', async () => {
+    const seg = fc.constantFrom('a', 'b', '..', '.', '', 'x/..', '../a');
+    const name = fc.array(seg, { minLength: 1, maxLength: 4 }).map((s) => s.join('/'));
+    const memberArb: fc.Arbitrary<RawMember> = fc.oneof(
+      name.map((n): RawMember => ({ name: n, type: '0', data: Buffer.from('data') })),
+      name.map((n): RawMember => ({ name: n, type: '5' })),
+      fc.tuple(name, name).map(([n, t]): RawMember => ({ name: n, type: '2', linkname: t })),
+    );
+    // Something to land on if an escape ever worked.
+    writeFileSync(join(base, 'a'), 'sentinel');
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(memberArb, { minLength: 1, maxLength: 6 }), async (members) => {
+        const root = join(base, `f${run++}`);
+        mkdirSync(root);
+        const sandbox = join(root, 'tree');
+        const code = await codeOf(extract(gzipSync(buildTar(members)), [], sandbox));
+        expect(['unsafe_path', 'digest_mismatch']).toContain(code);
+        expect(readdirSync(root)).toEqual(['tree']);
+        rmSync(root, { recursive: true });
+      }),
+      { numRuns: 300 },
+    );
+    expect(readdirSync(base)).toEqual(['a']);
+  });
+});

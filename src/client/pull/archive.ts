@@ -1,0 +1,133 @@
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { createGunzip } from 'node:zlib';
+import type { PresignedRequestBody } from '../../api/schemas.js';
+import { type TarEntryHeader, type TarEvent, TarReader } from '../../core/tar-reader.js';
+import type { ArchiveFormat, ManifestEntry } from '../../core/types.js';
+import { createZstdDecompressStream } from '../../core/zstd-stream.js';
+import { TroveError } from '../../errors.js';
+import type { TroveClient } from '../api-client.js';
+import { ArchiveSink, type TarMember } from './archive-sink.js';
+import { SafeTree } from './safe-tree.js';
+
+/** Options of extractStream. */
+export interface ExtractOptions {
+  /** Compression of the archive. */
+  format: ArchiveFormat;
+  /** Empty temp dir to extract into. */
+  root: string;
+  /** Verified manifest the archive must match exactly. */
+  entries: readonly ManifestEntry[];
+  /** Counts file bytes written. */
+  onWritten?: (n: number) => void;
+  /** Cancels the extraction. */
+  signal?: AbortSignal;
+}
+
+/** Options of extractArchive. */
+export interface ExtractArchiveOptions extends ExtractOptions {
+  /** API client (for the presigned GET with retries). */
+  client: TroveClient;
+  /** Presigned GET of the archive. */
+  download: PresignedRequestBody;
+  /** Counts compressed bytes received. */
+  onBytes?: (n: number) => void;
+}
+
+/** Decompressor output size: large slices mean few events per MB. */
+const INFLATE_CHUNK = 256 * 1024;
+
+/** One streaming GET of the archive into extractStream. */
+export async function extractArchive(
+  options: ExtractArchiveOptions,
+): Promise<{ files: number; size: number }> {
+  const res = await options.client.send(
+    options.download,
+    options.signal ? { signal: options.signal } : {},
+  );
+  if (!res.body) throw new TroveError('internal', 'archive response has no body');
+  const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+  if (options.onBytes) {
+    const onBytes = options.onBytes;
+    body.on('data', (b: Buffer) => onBytes(b.length));
+  }
+  return extractStream(body, options);
+}
+
+/**
+ * Streams a compressed archive through the decompressor (which runs on the
+ * threadpool) and the tar reader into `root`, enforcing the path policy on
+ * every member and checking the result against the manifest (ArchiveSink).
+ * Throws unsafe_path, digest_mismatch or (network) unreachable; the caller
+ * removes `root` on failure.
+ */
+export async function extractStream(
+  source: Readable,
+  options: ExtractOptions,
+): Promise<{ files: number; size: number }> {
+  // Which side failed decides the error: the network (unreachable) or the bytes (corrupt archive).
+  let transportError: Error | null = null;
+  source.once('error', (err) => {
+    transportError = err;
+  });
+  const inflate: Transform =
+    options.format === 'tar.gz'
+      ? createGunzip({ chunkSize: INFLATE_CHUNK })
+      : createZstdDecompressStream();
+  const flowing = pipeline(source, inflate);
+  // Awaited below; a failure also surfaces through the iteration.
+  flowing.catch(() => undefined);
+  const sink = new ArchiveSink(new SafeTree(options.root), options.entries);
+  const reader = new TarReader();
+  const handle = (events: TarEvent[]): void => {
+    for (const ev of events) {
+      if (ev.kind === 'entry') sink.entry(member(ev.header));
+      else if (ev.kind === 'data') {
+        sink.data(ev.bytes);
+        options.onWritten?.(ev.bytes.length);
+      } else if (ev.kind === 'entryEnd') sink.entryEnd();
+    }
+  };
+  try {
+    for await (const part of inflate as AsyncIterable<Buffer>) {
+      options.signal?.throwIfAborted();
+      handle(reader.push(part));
+    }
+    await flowing;
+    reader.end();
+    sink.finish();
+  } catch (err) {
+    if (transportError !== null && !(err instanceof TroveError))
+      throw new TroveError(
+        'unreachable',
+        `archive download failed: ${(transportError as Error).message}`,
+        undefined,
+        { cause: transportError },
+      );
+    throw asArchiveError(err);
+  } finally {
+    sink.closeFile();
+    source.destroy();
+  }
+  return { files: sink.files, size: sink.size };
+}
+
+/** Maps the core reader's header to what the sink checks. */
+function member(h: TarEntryHeader): TarMember {
+  return { path: h.path, type: h.type, size: h.size, mode: h.mode, linkTarget: h.linkname ?? '' };
+}
+
+/** A corrupt stream (bad compression, bad tar) means the archive is not what the manifest says. */
+function asArchiveError(err: unknown): unknown {
+  // The reader calls a malformed archive invalid_request; for a pull it is corrupt data.
+  if (err instanceof TroveError && err.code !== 'internal' && err.code !== 'invalid_request')
+    return err;
+  if ((err as Error)?.name === 'AbortError') return err;
+  return new TroveError(
+    'digest_mismatch',
+    `archive is corrupt: ${(err as Error).message}`,
+    undefined,
+    { cause: err },
+  );
+}
