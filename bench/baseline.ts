@@ -69,8 +69,9 @@ export async function baselinePull(url: string, dest: string): Promise<BaselineR
   return { ms: performance.now() - start, bytes, requests: 1, rssKiB: tar.rssKiB };
 }
 
-/** `tar -xzf` of a local archive file into `dest` (an existing empty directory). */
+/** `tar -xzf` (or `--zstd -xf`) of a local archive file into `dest` (an existing empty directory). */
 export async function localExtract(archive: string, dest: string): Promise<BaselineResult> {
-  const m = check('tar -xzf', await measure('tar', ['-xzf', archive, '-C', dest]));
+  const args = archive.endsWith('.zst') ? ['--zstd', '-xf'] : ['-xzf'];
+  const m = check('tar -x', await measure('tar', [...args, archive, '-C', dest]));
   return { ms: m.ms, bytes: statSync(archive).size, requests: 0, rssKiB: m.rssKiB };
 }

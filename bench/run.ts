@@ -15,7 +15,7 @@ import { applyStep, generateWorkspace } from './workload.js';
  * step, pulled back three ways, every restore verified, against the
  * one-tar.gz-per-version baseline on the same data in the same run.
  * Knobs: TROVE_BENCH_SCALE (size), TROVE_BENCH_STEPS, TROVE_BENCH_RUNS,
- * TROVE_BENCH_KEEP=1 (keep bench/.cache/run-*). See docs/benchmarks-e2e.md.
+ * TROVE_BENCH_FORMAT (tar.gz | tar.zst), TROVE_BENCH_KEEP=1 (keep bench/.cache/run-*). See docs/benchmarks-e2e.md.
  */
 
 // dist/bench/run.js → repo root; the cache stays in the source tree (git-ignored).
@@ -23,7 +23,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
 const BIN = join(ROOT, 'bin', 'trove.js');
 const STORAGE = 'bench-ws';
-const FORMAT = 'tar.gz';
+
+// Archive format trove materializes and pulls; the baseline stays tar.gz (the baseline).
+const FORMAT = process.env.TROVE_BENCH_FORMAT === 'tar.zst' ? 'tar.zst' : 'tar.gz';
 
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -76,7 +78,7 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
   let blobs: ServerHandle | null = null;
   const steps: StepSample[] = [];
   try {
-    trove = await startTrove(BIN, data, {});
+    trove = await startTrove(BIN, data, { TROVE_ARCHIVE_FORMATS: FORMAT });
     blobs = await startBlobServer(join(base, 'baseline-store'));
     const cli = new TroveCli(BIN, trove.url, join(base, 'stat-cache'));
     const inc = fresh(join(base, 'incremental'));
@@ -124,7 +126,7 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
         },
         localTar: async () => {
           const r = await localExtract(archive, fresh(outDir));
-          verify("tar -xzf of trove's archive", outDir, src.digest);
+          verify("tar -x of trove's archive", outDir, src.digest);
           return r;
         },
       };
