@@ -1,0 +1,82 @@
+import { PGlite } from '@electric-sql/pglite';
+import { DurableNodeFS, durableStartParams } from './pglite-fs.js';
+import type { SqlClient } from './sql-client.js';
+import { SqlMetadataStore } from './sql-store.js';
+
+/** Options of the embedded database. */
+export interface PgliteStoreOptions {
+  /** Directory holding the database files; undefined keeps everything in memory. */
+  dataDir?: string;
+  /**
+   * Durable commits (default true for a data directory): fsync on, WAL synced
+   * on every commit. False trades crash safety across power loss for speed.
+   */
+  durable?: boolean;
+}
+
+/** The open embedded database: the store and the handles others may share. */
+export interface PgliteStore {
+  /** The metadata store, migrated. */
+  store: SqlMetadataStore;
+  /** The PGlite instance; query it only through `sql` (see pgliteSqlClient). */
+  db: PGlite;
+  /** The serialized client over `db`, for other components (e.g. the job queue). */
+  sql: SqlClient;
+}
+
+/** Opens PGlite (in memory or on disk), wraps it and applies migrations. */
+export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<PgliteStore> {
+  const db = await openPglite(options);
+  const sql = pgliteSqlClient(db);
+  const store = new SqlMetadataStore(sql);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return { store, db, sql };
+}
+
+/** Creates and starts a PGlite instance with trove's durability settings. */
+export async function openPglite(options: PgliteStoreOptions = {}): Promise<PGlite> {
+  if (options.dataDir === undefined) {
+    const db = new PGlite();
+    await db.waitReady;
+    return db;
+  }
+  const durable = options.durable ?? true;
+  const db = new PGlite(
+    durable
+      ? {
+          fs: new DurableNodeFS(options.dataDir),
+          startParams: durableStartParams(PGlite.defaultStartParams),
+        }
+      : { dataDir: options.dataDir },
+  );
+  await db.waitReady;
+  return db;
+}
+
+/**
+ * A SqlClient over one PGlite instance. PGlite has a single connection; its
+ * top-level `query` and `exec` take the same mutex as `transaction`, so a
+ * query issued while a transaction runs waits for it instead of joining it
+ * (pglite.test.ts checks this; it is why `tx` alone may be used inside).
+ */
+export function pgliteSqlClient(db: PGlite): SqlClient {
+  return {
+    query: <T>(text: string, params?: unknown[]) => db.query<T>(text, params),
+    transaction: <T>(fn: (tx: SqlClient) => Promise<T>) =>
+      db.transaction(async (inner) => {
+        const tx: SqlClient = {
+          query: <R>(text: string, params?: unknown[]) => inner.query<R>(text, params),
+          // Nested transactions flatten into the enclosing one.
+          transaction: <R>(nested: (t: SqlClient) => Promise<R>) => nested(tx),
+          close: async () => {},
+        };
+        return fn(tx);
+      }),
+    close: () => db.close(),
+  };
+}

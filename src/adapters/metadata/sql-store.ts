@@ -1,0 +1,363 @@
+import { randomUUID } from 'node:crypto';
+import type { ArchiveFormat, Digest, PackedChunk } from '../../core/types.js';
+import { TroveError } from '../../errors.js';
+import type {
+  ArchiveRecord,
+  CommitOutcome,
+  CommitProgress,
+  FinalizeCommitInput,
+  HistoryRecord,
+  IndexedChunk,
+  MetadataStore,
+  NewSession,
+  RecordExistingInput,
+  SessionPackRecord,
+  SessionRecord,
+  StorageRecord,
+  VersionRecord,
+} from '../../ports/metadata-store.js';
+import { finalizeCommitTx, recordExistingVersionTx, sessionNotFound } from './commit-sql.js';
+import { runMigrations } from './migrations.js';
+import type {
+  ArchiveRow,
+  ChunkRow,
+  HistoryRow,
+  SessionPackRow,
+  SessionRow,
+  StorageRow,
+  VersionRow,
+} from './rows.js';
+import {
+  toArchive,
+  toChunk,
+  toHistory,
+  toSession,
+  toSessionPack,
+  toStorage,
+  toVersion,
+} from './rows.js';
+import type { SqlClient } from './sql-client.js';
+
+const HISTORY_SELECT = `
+  SELECT h.tenant_id, h.storage, h.seq, h.version_id, h.parent, h.message, h.bytes_uploaded,
+         h.created_at, v.manifest_size AS v_manifest_size, v.size AS v_size, v.files AS v_files,
+         v.entries AS v_entries, v.chunk_refs AS v_chunk_refs, v.created_at AS v_created_at
+    FROM history h
+    JOIN versions v ON v.tenant_id = h.tenant_id AND v.id = h.version_id`;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX_RE = /^[0-9a-f]*$/;
+
+/** MetadataStore over any SqlClient (PGlite or PostgreSQL): all domain SQL lives here. */
+export class SqlMetadataStore implements MetadataStore {
+  constructor(private readonly sql: SqlClient) {}
+
+  async migrate(): Promise<void> {
+    await runMigrations(this.sql);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.sql.query('SELECT 1');
+    } catch (err) {
+      throw new TroveError('unavailable', 'metadata database unreachable', undefined, {
+        cause: err,
+      });
+    }
+  }
+
+  async ensureTenant(tenant: string): Promise<void> {
+    await this.sql.query('INSERT INTO tenants (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING', [
+      tenant,
+    ]);
+  }
+
+  async getStorage(tenant: string, name: string): Promise<StorageRecord | null> {
+    const r = await this.sql.query<StorageRow>(
+      'SELECT * FROM storages WHERE tenant_id = $1 AND name = $2',
+      [tenant, name],
+    );
+    return r.rows[0] ? toStorage(r.rows[0]) : null;
+  }
+
+  async listStorages(
+    tenant: string,
+    page: { after?: string; limit: number },
+  ): Promise<StorageRecord[]> {
+    const r = await this.sql.query<StorageRow>(
+      `SELECT * FROM storages WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2)
+        ORDER BY name LIMIT $3`,
+      [tenant, page.after ?? null, page.limit],
+    );
+    return r.rows.map(toStorage);
+  }
+
+  async listHistory(
+    tenant: string,
+    storage: string,
+    page: { beforeSeq?: number; limit: number },
+  ): Promise<HistoryRecord[]> {
+    const r = await this.sql.query<HistoryRow>(
+      `${HISTORY_SELECT}
+        WHERE h.tenant_id = $1 AND h.storage = $2 AND ($3::integer IS NULL OR h.seq < $3)
+        ORDER BY h.seq DESC LIMIT $4`,
+      [tenant, storage, page.beforeSeq ?? null, page.limit],
+    );
+    return r.rows.map(toHistory);
+  }
+
+  async findHistoryByPrefix(
+    tenant: string,
+    storage: string,
+    prefix: string,
+    limit: number,
+  ): Promise<HistoryRecord[]> {
+    // Only hex reaches LIKE, so the prefix can never carry a wildcard.
+    if (!HEX_RE.test(prefix)) return [];
+    const r = await this.sql.query<HistoryRow>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (x.version_id) x.* FROM (${HISTORY_SELECT}
+           WHERE h.tenant_id = $1 AND h.storage = $2 AND h.version_id LIKE $3) x
+          ORDER BY x.version_id, x.seq DESC
+       ) d ORDER BY d.seq DESC LIMIT $4`,
+      [tenant, storage, `${prefix}%`, limit],
+    );
+    return r.rows.map(toHistory);
+  }
+
+  async getVersion(tenant: string, id: Digest): Promise<VersionRecord | null> {
+    const r = await this.sql.query<VersionRow>(
+      'SELECT * FROM versions WHERE tenant_id = $1 AND id = $2',
+      [tenant, id],
+    );
+    return r.rows[0] ? toVersion(r.rows[0]) : null;
+  }
+
+  async findChunks(tenant: string, digests: Digest[]): Promise<IndexedChunk[]> {
+    if (digests.length === 0) return [];
+    const r = await this.sql.query<ChunkRow>(
+      `SELECT digest, pack_id, "offset", stored_size, raw_size, codec FROM chunks
+        WHERE tenant_id = $1 AND digest = ANY($2::text[])`,
+      [tenant, digests],
+    );
+    return r.rows.map(toChunk);
+  }
+
+  async listVersionPacks(tenant: string, versionId: Digest): Promise<string[]> {
+    const r = await this.sql.query<{ pack_id: string }>(
+      'SELECT pack_id FROM version_packs WHERE tenant_id = $1 AND version_id = $2 ORDER BY pack_id',
+      [tenant, versionId],
+    );
+    return r.rows.map((row) => row.pack_id);
+  }
+
+  async createSession(s: NewSession): Promise<SessionRecord> {
+    const r = await this.sql.query<SessionRow>(
+      `INSERT INTO upload_sessions (tenant_id, id, storage, version_id, manifest_size,
+         expected_head, on_conflict, message, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [
+        s.tenant,
+        randomUUID(),
+        s.storage,
+        s.versionId,
+        s.manifestSize,
+        s.expectedHead,
+        s.onConflict,
+        s.message,
+        s.expiresAt,
+      ],
+    );
+    return toSession(r.rows[0]!);
+  }
+
+  async getSession(tenant: string, id: string): Promise<SessionRecord | null> {
+    if (!UUID_RE.test(id)) return null;
+    const r = await this.sql.query<SessionRow>(
+      'SELECT * FROM upload_sessions WHERE tenant_id = $1 AND id = $2',
+      [tenant, id],
+    );
+    return r.rows[0] ? toSession(r.rows[0]) : null;
+  }
+
+  async addSessionPacks(
+    tenant: string,
+    sessionId: string,
+    packs: { id: Digest; size: number }[],
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await lockOpenSession(tx, tenant, sessionId);
+      if (packs.length === 0) return;
+      await tx.query(
+        `INSERT INTO session_packs (tenant_id, session_id, pack_id, size)
+         SELECT $1, $2, p.id, p.size FROM unnest($3::text[], $4::bigint[]) AS p(id, size)
+         ON CONFLICT DO NOTHING`,
+        [tenant, sessionId, packs.map((p) => p.id), packs.map((p) => p.size)],
+      );
+    });
+  }
+
+  async listSessionPacks(
+    tenant: string,
+    sessionId: string,
+    page: { state?: 'pending' | 'verified'; after?: string; limit: number },
+  ): Promise<SessionPackRecord[]> {
+    if (!UUID_RE.test(sessionId)) return [];
+    const r = await this.sql.query<SessionPackRow>(
+      `SELECT pack_id, size, state FROM session_packs
+        WHERE tenant_id = $1 AND session_id = $2
+          AND ($3::text IS NULL OR state = $3) AND ($4::text IS NULL OR pack_id > $4)
+        ORDER BY pack_id LIMIT $5`,
+      [tenant, sessionId, page.state ?? null, page.after ?? null, page.limit],
+    );
+    return r.rows.map(toSessionPack);
+  }
+
+  async recordVerifiedPack(
+    tenant: string,
+    sessionId: string,
+    pack: { id: Digest; size: number },
+    chunks: PackedChunk[],
+  ): Promise<void> {
+    // A pack listing a digest twice: the first occurrence is its location.
+    const unique = new Map<string, PackedChunk>();
+    for (const c of chunks) if (!unique.has(c.digest)) unique.set(c.digest, c);
+    const list = [...unique.values()];
+    await this.sql.transaction(async (tx) => {
+      await lockOpenSession(tx, tenant, sessionId);
+      // Re-uploading a condemned pack revives it; GC re-checks state before deleting.
+      await tx.query(
+        `INSERT INTO packs (tenant_id, id, size, chunk_count) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET state = 'live'`,
+        [tenant, pack.id, pack.size, chunks.length],
+      );
+      if (list.length > 0) {
+        // First location wins, unless it sits in a condemned pack: then the new copy takes over.
+        await tx.query(
+          `INSERT INTO chunks AS c (tenant_id, digest, pack_id, "offset", stored_size, raw_size, codec)
+           SELECT $1, x.digest, $2, x.off, x.stored, x.raw, x.codec
+             FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[])
+               AS x(digest, off, stored, raw, codec)
+           ON CONFLICT (tenant_id, digest) DO UPDATE
+             SET pack_id = EXCLUDED.pack_id, "offset" = EXCLUDED."offset",
+                 stored_size = EXCLUDED.stored_size, raw_size = EXCLUDED.raw_size,
+                 codec = EXCLUDED.codec
+           WHERE EXISTS (SELECT 1 FROM packs p WHERE p.tenant_id = c.tenant_id
+                           AND p.id = c.pack_id AND p.state = 'condemned')`,
+          [
+            tenant,
+            pack.id,
+            list.map((c) => c.digest),
+            list.map((c) => c.offset),
+            list.map((c) => c.storedSize),
+            list.map((c) => c.rawSize),
+            list.map((c) => c.codec),
+          ],
+        );
+      }
+      await tx.query(
+        `INSERT INTO session_packs (tenant_id, session_id, pack_id, size, state)
+         VALUES ($1, $2, $3, $4, 'verified')
+         ON CONFLICT (tenant_id, session_id, pack_id) DO UPDATE SET state = 'verified'`,
+        [tenant, sessionId, pack.id, pack.size],
+      );
+    });
+  }
+
+  async saveCommitProgress(
+    tenant: string,
+    sessionId: string,
+    progress: CommitProgress,
+    referencedPacks: Digest[],
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await lockOpenSession(tx, tenant, sessionId, 'UPDATE');
+      await tx.query(
+        'UPDATE upload_sessions SET progress = $3::jsonb WHERE tenant_id = $1 AND id = $2',
+        [tenant, sessionId, JSON.stringify(progress)],
+      );
+      if (referencedPacks.length > 0) {
+        await tx.query(
+          `INSERT INTO session_ref_packs (tenant_id, session_id, pack_id)
+           SELECT $1, $2, p FROM unnest($3::text[]) AS p ON CONFLICT DO NOTHING`,
+          [tenant, sessionId, referencedPacks],
+        );
+      }
+    });
+  }
+
+  async finalizeCommit(input: FinalizeCommitInput): Promise<CommitOutcome> {
+    if (!UUID_RE.test(input.sessionId)) throw sessionNotFound(input.sessionId);
+    return this.sql.transaction((tx) => finalizeCommitTx(tx, input));
+  }
+
+  async recordExistingVersion(input: RecordExistingInput): Promise<CommitOutcome> {
+    return this.sql.transaction((tx) => recordExistingVersionTx(tx, input));
+  }
+
+  async listArchives(tenant: string, versionId: Digest): Promise<ArchiveRecord[]> {
+    const r = await this.sql.query<ArchiveRow>(
+      'SELECT * FROM archives WHERE tenant_id = $1 AND version_id = $2 ORDER BY format',
+      [tenant, versionId],
+    );
+    return r.rows.map(toArchive);
+  }
+
+  async listStaleArchives(updatedBefore: Date, limit: number): Promise<ArchiveRecord[]> {
+    const r = await this.sql.query<ArchiveRow>(
+      `SELECT * FROM archives WHERE state IN ('pending', 'building') AND updated_at < $1
+        ORDER BY updated_at LIMIT $2`,
+      [updatedBefore, limit],
+    );
+    return r.rows.map(toArchive);
+  }
+
+  async updateArchive(
+    tenant: string,
+    versionId: Digest,
+    format: ArchiveFormat,
+    patch: Partial<Pick<ArchiveRecord, 'state' | 'size' | 'sha256' | 'error'>>,
+  ): Promise<boolean> {
+    const sets = ['updated_at = now()'];
+    const params: unknown[] = [tenant, versionId, format];
+    for (const [key, column] of [
+      ['state', 'state'],
+      ['size', 'size'],
+      ['sha256', 'sha256'],
+      ['error', 'error'],
+    ] as const) {
+      if (patch[key] === undefined) continue;
+      params.push(patch[key]);
+      sets.push(`${column} = $${params.length}`);
+    }
+    const r = await this.sql.query(
+      `UPDATE archives SET ${sets.join(', ')}
+        WHERE tenant_id = $1 AND version_id = $2 AND format = $3 RETURNING 1`,
+      params,
+    );
+    return r.rows.length > 0;
+  }
+}
+
+/** Locks an open, unexpired session row for the rest of the transaction, or throws. */
+async function lockOpenSession(
+  tx: SqlClient,
+  tenant: string,
+  sessionId: string,
+  mode: 'SHARE' | 'UPDATE' = 'SHARE',
+): Promise<void> {
+  if (!UUID_RE.test(sessionId)) throw sessionNotFound(sessionId);
+  // SHARE lets pack verifications of one session run in parallel yet blocks the
+  // commit; writers of the session row itself take UPDATE to avoid upgrade deadlocks.
+  const r = await tx.query(
+    `SELECT 1 FROM upload_sessions
+      WHERE tenant_id = $1 AND id = $2 AND state = 'open' AND expires_at > now()
+      FOR ${mode}`,
+    [tenant, sessionId],
+  );
+  if (r.rows.length === 0) throw sessionNotFound(sessionId);
+}
