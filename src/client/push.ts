@@ -89,9 +89,8 @@ export async function push(options: PushOptions): Promise<PushResult> {
   });
   let cache: StatCache | null = null;
   let committed = false;
+  let scanned = false;
   try {
-    const parent =
-      options.parent !== undefined ? options.parent : await currentHead(client, storage);
     if (options.cacheDir !== undefined) {
       cache = await StatCache.open({
         cacheDir: options.cacheDir,
@@ -100,11 +99,9 @@ export async function push(options: PushOptions): Promise<PushResult> {
         storage,
       });
     }
-    // The parent is committed, so every chunk it references is stored: no need to ask.
-    const known =
-      cache !== null && parent !== null && cache.syncedVersion === parent
-        ? cache.digests()
-        : new Set<string>();
+    // Captured before the scan updates the cache: these are the chunks of syncedVersion.
+    const synced = cache?.syncedVersion ?? null;
+    const syncedDigests = synced !== null && cache !== null ? cache.digests() : new Set<string>();
     const scan = await scanTree({
       dir: options.dir,
       ignore: options.ignore ?? [],
@@ -115,6 +112,12 @@ export async function push(options: PushOptions): Promise<PushResult> {
       onWarning: options.onWarning ?? (() => {}),
       signal,
     });
+    scanned = true;
+    // Read after the scan, so the head is as fresh as possible when the upload starts.
+    const parent =
+      options.parent !== undefined ? options.parent : await currentHead(client, storage);
+    // The parent is committed, so every chunk it references is stored: no need to ask.
+    const known = parent !== null && synced === parent ? syncedDigests : new Set<string>();
     const manifest = encodeManifest(scan.entries);
     const base = {
       version: manifest.id,
@@ -177,7 +180,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
       durationMs: performance.now() - started,
     };
   } catch (err) {
-    if (cache !== null && !committed) {
+    if (cache !== null && scanned && !committed) {
       // Keep the hashing work, but promise nothing about what the server holds.
       cache.syncedVersion = null;
       await cache.save().catch(() => {});

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exitCodeOf, type TroveError, toTroveError } from '../errors.js';
+import { type Command, type CommandContext, parseCommandArgs, usageError } from './command.js';
+import { diffCommand } from './commands/diff.js';
+import { logCommand } from './commands/log.js';
+import { lsCommand } from './commands/ls.js';
+import { pullCommand } from './commands/pull.js';
+import { pushCommand } from './commands/push.js';
+import { serveCommand } from './commands/serve.js';
+import { type CliIo, processIo } from './io.js';
+
+const COMMANDS: readonly Command<unknown>[] = [
+  serveCommand,
+  pushCommand,
+  pullCommand,
+  logCommand,
+  diffCommand,
+  lsCommand,
+];
+
+/**
+ * The CLI: runs one command and returns its exit code. The only place that
+ * turns errors into exit codes (through exitCodeOf) and into messages.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const json = argv.includes('--json');
+  let commandName = '';
+  try {
+    const [first, ...rest] = argv;
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.stdout.write(`${topHelp()}\n`);
+      return 0;
+    }
+    if (first === '--version' || first === '-V') {
+      io.stdout.write(`trove ${version()}\n`);
+      return 0;
+    }
+    if (first === undefined) {
+      io.stderr.write(`${topHelp()}\n`);
+      return exitCodeOf('invalid_request');
+    }
+    const command = COMMANDS.find((c) => c.name === first);
+    if (!command) {
+      throw usageError('', `unknown command ${JSON.stringify(first)}`);
+    }
+    commandName = command.name;
+    const args = parseCommandArgs(command, rest);
+    if (args === null) {
+      io.stdout.write(`usage: ${command.usage}\n\n${command.summary}.\n${command.help}\n`);
+      return 0;
+    }
+    const ctx: CommandContext = { io, json };
+    const result = await command.run(args, ctx);
+    io.stdout.write(json ? `${JSON.stringify(result)}\n` : `${command.text(result)}\n`);
+    return 0;
+  } catch (err) {
+    const e = toTroveError(err);
+    if (json) {
+      io.stdout.write(
+        `${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details ?? {} } })}\n`,
+      );
+    } else {
+      const hint = hintFor(e, commandName);
+      io.stderr.write(`trove: ${e.message}\n${hint ? `hint: ${hint}\n` : ''}`);
+    }
+    return exitCodeOf(e.code);
+  }
+}
+
+function hintFor(e: TroveError, command: string): string | null {
+  switch (e.code) {
+    case 'invalid_request':
+      return typeof e.details?.usage === 'string' ? `see \`${e.details.usage}\`` : null;
+    case 'storage_not_found':
+      return 'list storages with `trove ls`; a storage is created by its first push';
+    case 'version_not_found':
+    case 'ambiguous_version':
+      return 'list versions with `trove log STORAGE`';
+    case 'head_conflict':
+      return command === 'push'
+        ? 'someone pushed since; pull the latest version first, or push with --force'
+        : null;
+    case 'data_dir_locked':
+      return 'another `trove serve` uses this data directory; stop it or pass --data';
+    case 'internal':
+      return 'this is a bug in trove; please report it with the command you ran';
+    default:
+      return null;
+  }
+}
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  return `trove ${version()}: versioned directory trees in object storage, with deduplication
+
+usage: trove COMMAND [options]
+
+Commands:
+${list}
+
+Run \`trove COMMAND --help\` for a command's options.
+Client commands talk to --server URL, else $TROVE_URL, else http://127.0.0.1:7070
+($TROVE_TOKEN is sent as a bearer token; the stat cache lives in $TROVE_CACHE_DIR,
+else $XDG_CACHE_HOME/trove, else ~/.cache/trove).`;
+}
+
+let cachedVersion: string | null = null;
+
+/** The package version, from the nearest package.json above this file (src/ or dist/src/). */
+function version(): string {
+  if (cachedVersion !== null) return cachedVersion;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'trove' && pkg.version) {
+        cachedVersion = pkg.version;
+        return cachedVersion;
+      }
+    } catch {
+      // keep looking upwards
+    }
+    dir = dirname(dir);
+  }
+  cachedVersion = 'unknown';
+  return cachedVersion;
+}
