@@ -4,6 +4,7 @@ import { TroveError } from '../errors.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { sha256Hex } from './digest.js';
 import { decodeManifest, encodeManifest, ManifestDecoder } from './manifest.js';
+import { entryLine } from './manifest-line.js';
 import { mutate, succeedsOrTroveError, treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
 
@@ -179,5 +180,31 @@ describe('ManifestDecoder', () => {
         succeedsOrTroveError(() => decodeManifest(junk));
       }),
     );
+  });
+});
+
+describe('entryLine', () => {
+  it('equals JSON.stringify of the entry object in key order (the format definition)', () => {
+    fc.assert(
+      fc.property(treeArb, (tree) => {
+        for (const e of tree) {
+          const obj =
+            e.type === 'file'
+              ? {
+                  p: e.path,
+                  t: 'f',
+                  x: e.executable ? 1 : 0,
+                  s: e.size,
+                  c: e.chunks.map((c) => [c.digest, c.size]),
+                }
+              : e.type === 'dir'
+                ? { p: e.path, t: 'd' }
+                : { p: e.path, t: 'l', l: e.target };
+          expect(entryLine(e)).toBe(JSON.stringify(obj));
+        }
+      }),
+    );
+    const odd: ManifestEntry = { path: 'q"\\\u0001\u2028', type: 'symlink', target: '"\n' };
+    expect(entryLine(odd)).toBe(JSON.stringify({ p: odd.path, t: 'l', l: odd.target }));
   });
 });

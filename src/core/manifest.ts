@@ -180,8 +180,12 @@ export class ManifestDecoder {
       const e = entryFromJson(json);
       const problem = entryProblem(e);
       if (problem !== null) throw manifestError(problem);
-      // Byte comparison (not string) also rejects invalid UTF-8 that decoding replaced with U+FFFD.
-      if (!Buffer.from(entryLine(e), 'utf8').equals(bytes))
+      const canonical = entryLine(e);
+      // Invalid UTF-8 decodes to U+FFFD and would round-trip as a string, so such lines are compared as bytes.
+      if (
+        canonical !== text ||
+        (text.includes('\ufffd') && !Buffer.from(canonical, 'utf8').equals(bytes))
+      )
         throw manifestError('entry is not in canonical form');
       checkPosition(e, this.prev, this.dirs);
       this.prev = e.path;
