@@ -27,8 +27,17 @@ export class PackVerifier {
     private readonly chunks: readonly PackedChunk[],
   ) {
     this.tail = packTail(chunks);
-    const last = chunks[chunks.length - 1];
-    this.dataEnd = last === undefined ? 0 : last.offset + last.storedSize;
+    let end = 0;
+    for (const c of chunks) {
+      // Chunks are checked in stream order, so the table must tile the data region.
+      if (c.offset !== end)
+        throw new TroveError('invalid_pack', `pack ${expectedId}: chunk table is not contiguous`, {
+          pack: expectedId,
+          chunk: c.digest,
+        });
+      end += c.storedSize;
+    }
+    this.dataEnd = end;
     if (this.dataEnd + this.tail.length !== size)
       throw new TroveError(
         'invalid_pack',

@@ -108,6 +108,13 @@ describe('pack', () => {
     expect(() => v.update(bytes)).toThrow(TroveError);
   });
 
+  it('refuses a chunk table that does not tile the pack', () => {
+    const p = buildPack(raws);
+    const swapped = [p.chunks[1]!, p.chunks[0]!, ...p.chunks.slice(2)];
+    expect(() => new PackVerifier(p.id, p.size, swapped)).toThrow(/not contiguous/);
+    expect(() => new PackVerifier(p.id, p.size + 1, p.chunks)).toThrow(/does not match its size/);
+  });
+
   it('refuses bad chunks at write time', () => {
     const w = new PackWriter();
     const d = sha256Hex(Buffer.from('a'));

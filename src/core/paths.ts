@@ -81,7 +81,8 @@ export function parentPath(path: string): string | null {
  * False for an absolute target, an empty one, or one that, resolved lexically
  * against the link's directory, leaves the tree root at any step. Checking
  * every step (not just the end) also refuses `../root/x` style detours that
- * only look harmless after normalisation.
+ * only look harmless after normalisation. It is lexical: the extractor must
+ * also never follow a symlink it has created while writing other entries.
  */
 export function isSafeSymlink(linkPath: string, target: string): boolean {
   if (target.length === 0 || target.startsWith('/') || target.includes('\0')) return false;
