@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fmtBytes, fmtCount, fmtMs, fmtRatio, fmtRss, median, ratio } from './stats.js';
 
 /**
@@ -93,7 +93,12 @@ export function summarize(steps: StepSample[], runs: RunSample[], config: Record
     },
     archivePull80pctOfTar: { value: pullSpeed, met: pullSpeed !== null && pullSpeed >= 0.8 },
   };
-  const t = (a: number | null, b: number | null): string => `${fmtRatio(ratio(b, a))} faster`;
+  // Time: baseline ÷ trove, phrased so the number is always ≥ 1.
+  const t = (a: number | null, b: number | null): string => {
+    const r = ratio(b, a);
+    if (r === null) return 'n/a';
+    return r >= 1 ? `${fmtRatio(r)} faster` : `${fmtRatio(1 / r)} slower`;
+  };
   const rows: Row[] = [
     [
       'cold push (time)',
@@ -185,10 +190,12 @@ export function summarize(steps: StepSample[], runs: RunSample[], config: Record
     ramGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    // Other work on the machine skews every number; the load average makes it visible.
+    loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
   };
   const yes = (b: boolean): string => (b ? '**met**' : '**NOT met**');
   const lines = [
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, node ${machine.node}, ${machine.platform}`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, node ${machine.node}, ${machine.platform}, load average at end ${machine.loadavgAtEnd.join(' / ')}`,
     `Workload: ${fmtBytes(m.treeBytes)} tree, ${config.steps} edit steps of ~1%, ${config.runs} runs, medians; archive ${fmtBytes(m.archiveBytes)}`,
     '',
     '| metric | trove | baseline (tar.gz, 1 PUT / 1 GET) | trove vs baseline |',

@@ -21,7 +21,8 @@ import { applyStep, generateWorkspace } from './workload.js';
 // dist/bench/run.js → repo root; the cache stays in the source tree (git-ignored).
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
-const BIN = join(ROOT, 'bin', 'trove.js');
+// TROVE_BENCH_BIN benches another build of the CLI (e.g. an installed release).
+const BIN = process.env.TROVE_BENCH_BIN ?? join(ROOT, 'bin', 'trove.js');
 const STORAGE = 'bench-ws';
 
 // Archive format trove materializes and pulls; the baseline stays tar.gz (the issue's baseline).
@@ -199,7 +200,10 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+  if (
+    process.env.TROVE_BENCH_BIN === undefined &&
+    !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))
+  ) {
     throw new Error('dist/src/cli/main.js missing: run `npm run build` (npm run bench does)');
   }
   mkdirSync(CACHE, { recursive: true });
