@@ -142,12 +142,11 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
       verify('incremental pull', inc, src.digest);
       rmSync(outDir, { recursive: true, force: true });
 
-      const op = (r: { ms: number; rssKiB: number | null }, bytes: number, requests: number) => ({
-        ms: r.ms,
-        rssKiB: r.rssKiB,
-        bytes,
-        requests,
-      });
+      const op = (
+        r: { ms: number; rssKiB: number | null; out: { durationMs: number } },
+        bytes: number,
+        requests: number,
+      ) => ({ ms: r.ms, rssKiB: r.rssKiB, bytes, requests, reportedMs: r.out.durationMs });
       steps.push({
         run,
         step,
@@ -156,6 +155,7 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
           ...op(tp.p, tp.p.out.bytesUploaded, tp.p.out.requests),
           chunks: tp.p.out.chunksUploaded,
           packs: tp.p.out.packsUploaded,
+          filesHashed: tp.p.out.filesHashed,
         },
         materializeMs: tp.materializeMs,
         archiveBytes: statSync(archive).size,

@@ -22,6 +22,7 @@ export interface PushOut {
   bytesUploaded: number;
   chunksUploaded: number;
   packsUploaded: number;
+  filesHashed: number;
   requests: number;
   durationMs: number;
 }
