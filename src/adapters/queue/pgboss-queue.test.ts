@@ -1,0 +1,141 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobData } from '../../ports/job-queue.js';
+import { openPgliteStore, type PgliteStore } from '../metadata/pglite.js';
+import { pushVersion } from '../metadata/testing/conformance.js';
+import { PgBossQueue } from './pgboss-queue.js';
+import { pgliteExecutor } from './pglite-executor.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+const job = (versionId: string): JobData => ({ tenant: 't', versionId, format: 'tar.zst' });
+
+describe('PgBossQueue on PGlite', () => {
+  let opened: PgliteStore;
+  let db: PGlite;
+  let n = 0;
+  const open = async (extra: { retryDelaySeconds?: number } = {}) => {
+    const queue = new PgBossQueue({
+      executor: pgliteExecutor(db),
+      schema: `boss_${++n}`,
+      pollIntervalSeconds: 0.5,
+      retryLimit: 3,
+      retryDelaySeconds: 1,
+      ...extra,
+    });
+    await queue.start();
+    return queue;
+  };
+
+  beforeAll(async () => {
+    opened = await openPgliteStore();
+    db = opened.db;
+  });
+  afterAll(async () => {
+    await opened.store.close();
+  });
+
+  it('runs an enqueued job', async () => {
+    const queue = await open();
+    const seen: JobData[] = [];
+    await queue.work('materialize', async (data) => {
+      seen.push(data);
+    });
+    const id = await queue.enqueue('materialize', job('v1'));
+    expect(id).toEqual(expect.any(String));
+    await until(() => seen.length === 1);
+    expect(seen[0]).toEqual(job('v1'));
+    await until(async () => (await queue.counts('materialize')).completed === 1);
+    await queue.stop(1000);
+  });
+
+  it('retries a failing handler with backoff until it succeeds', async () => {
+    const queue = await open();
+    const attempts: number[] = [];
+    await queue.work('materialize', async () => {
+      attempts.push(Date.now());
+      if (attempts.length < 2) throw new Error('transient');
+    });
+    await queue.enqueue('materialize', job('v2'));
+    await until(async () => (await queue.counts('materialize')).completed === 1);
+    expect(attempts).toHaveLength(2);
+    // retryDelay 1 s with backoff: the retry waits at least one second.
+    expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(900);
+    await queue.stop(1000);
+  });
+
+  it('singletonKey dedups while queued or running, not afterwards', async () => {
+    const queue = await open();
+    const key = 't:v3:tar.zst';
+    const first = await queue.enqueue('materialize', job('v3'), { singletonKey: key });
+    expect(first).toEqual(expect.any(String));
+    expect(await queue.enqueue('materialize', job('v3'), { singletonKey: key })).toBeNull();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let runs = 0;
+    await queue.work('materialize', async () => {
+      runs++;
+      await gate;
+    });
+    await until(async () => (await queue.counts('materialize')).active === 1);
+    expect(await queue.enqueue('materialize', job('v3'), { singletonKey: key })).toBeNull();
+    release();
+    await until(async () => (await queue.counts('materialize')).completed === 1);
+    const again = await queue.enqueue('materialize', job('v3'), { singletonKey: key });
+    expect(again).toEqual(expect.any(String));
+    expect(again).not.toBe(first);
+    await until(() => runs === 2);
+    await queue.stop(1000);
+  });
+
+  it('stop() waits for a running job to finish', async () => {
+    const queue = await open();
+    let finished = false;
+    let started = false;
+    await queue.work('materialize', async () => {
+      started = true;
+      await sleep(1000);
+      finished = true;
+    });
+    await queue.enqueue('materialize', job('v4'));
+    await until(() => started);
+    await queue.stop(10_000);
+    expect(finished).toBe(true);
+  });
+
+  it('shares the PGlite instance with store transactions without deadlock', async () => {
+    const queue = await open();
+    let handled = 0;
+    await queue.work(
+      'materialize',
+      async () => {
+        handled++;
+      },
+      { concurrency: 2 },
+    );
+    const work = Array.from({ length: 5 }, (_, i) =>
+      Promise.all([
+        pushVersion(opened.store, `tenant-q${i}`),
+        queue.enqueue('materialize', job(`v5-${i}`)),
+      ]),
+    );
+    await Promise.all(work);
+    await until(() => handled === 5);
+    await queue.stop(1000);
+  });
+
+  it('refuses to enqueue before start', async () => {
+    const queue = new PgBossQueue({ executor: pgliteExecutor(db), schema: 'boss_unstarted' });
+    await expect(queue.enqueue('materialize', job('x'))).rejects.toThrow('not started');
+  });
+});

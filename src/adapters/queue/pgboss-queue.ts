@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import PgBoss from 'pg-boss';
+import { TroveError } from '../../errors.js';
+import type { JobData, JobName, JobQueue } from '../../ports/job-queue.js';
+import type { SqlExecutor } from './pglite-executor.js';
+
+/** Options of the pg-boss job queue. */
+export interface PgBossQueueOptions {
+  /** Where pg-boss runs its SQL: an executor (e.g. PGlite) or its own pg pool. */
+  executor: SqlExecutor | { connectionString: string };
+  /** Schema holding pg-boss tables (default 'pgboss'). */
+  schema?: string;
+  /** How often idle workers poll for jobs, in seconds (pg-boss minimum 0.5; default 2). */
+  pollIntervalSeconds?: number;
+  /** Attempts after the first failure (default 5). */
+  retryLimit?: number;
+  /** Base retry delay in whole seconds; doubled per attempt with jitter (default 2). */
+  retryDelaySeconds?: number;
+  /** Lease: a running job not finished within this many seconds is failed and retried (default 900). */
+  expireInSeconds?: number;
+}
+
+const JOB_NAMES: readonly JobName[] = ['materialize'];
+const OPEN_STATES = ['created', 'retry', 'active'];
+
+/**
+ * JobQueue on pg-boss 10. Queues use the 'stately' policy: the database
+ * refuses a second queued job with the same singleton key; enqueue also
+ * checks for a running one, so a duplicate is a no-op while the first is
+ * queued or running (between that check and the insert a job can start, which
+ * at worst runs an idempotent handler twice).
+ */
+export class PgBossQueue implements JobQueue {
+  private readonly boss: PgBoss;
+  private readonly schema: string;
+  private readonly poll: number;
+  private readonly queueOptions: Omit<PgBoss.Queue, 'name'>;
+  private readonly ensured = new Set<string>();
+  private started = false;
+
+  constructor(options: PgBossQueueOptions) {
+    this.schema = options.schema ?? 'pgboss';
+    this.poll = options.pollIntervalSeconds ?? 2;
+    this.queueOptions = {
+      policy: 'stately',
+      retryLimit: options.retryLimit ?? 5,
+      retryDelay: options.retryDelaySeconds ?? 2,
+      retryBackoff: true,
+      expireInSeconds: options.expireInSeconds ?? 900,
+    };
+    const db =
+      'executeSql' in options.executor
+        ? { db: options.executor as PgBoss.Db }
+        : { connectionString: options.executor.connectionString };
+    this.boss = new PgBoss({
+      ...db,
+      schema: this.schema,
+      schedule: false,
+      supervise: true,
+      migrate: true,
+    });
+    // pg-boss reports background failures as events; without a listener Node would crash.
+    this.boss.on('error', (err) => {
+      console.error(`job queue: ${err.message}`);
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    this.started = true;
+    for (const name of JOB_NAMES) await this.ensureQueue(name);
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    // pg-boss clamps the timeout to >= 1 s; running jobs past it are failed (then retried).
+    await this.boss.stop({ graceful: true, wait: true, timeout: graceMs, close: true });
+  }
+
+  async enqueue(
+    name: JobName,
+    data: JobData,
+    options: { singletonKey?: string } = {},
+  ): Promise<string | null> {
+    this.assertStarted();
+    await this.ensureQueue(name);
+    const key = options.singletonKey;
+    if (key !== undefined) {
+      const running = await this.boss.getDb().executeSql(
+        `SELECT 1 FROM ${this.schema}.job
+            WHERE name = $1 AND singleton_key = $2 AND state::text = ANY($3::text[]) LIMIT 1`,
+        [name, key, OPEN_STATES],
+      );
+      if (running.rows.length > 0) return null;
+    }
+    // The stately index treats a missing key as '' (all keyless jobs would
+    // collide), so a job without a key gets a unique one.
+    return this.boss.send(name, { ...data }, { singletonKey: key ?? `once:${randomUUID()}` });
+  }
+
+  async work(
+    name: JobName,
+    handler: (data: JobData) => Promise<void>,
+    options: { concurrency?: number } = {},
+  ): Promise<void> {
+    this.assertStarted();
+    await this.ensureQueue(name);
+    const slots = Math.max(1, options.concurrency ?? 1);
+    // One pg-boss worker per slot, each claiming one job at a time: a failing
+    // job then fails alone instead of taking a whole batch with it.
+    for (let i = 0; i < slots; i++) {
+      await this.boss.work<JobData>(
+        name,
+        { batchSize: 1, pollingIntervalSeconds: this.poll },
+        async (jobs) => {
+          for (const job of jobs) await handler(job.data);
+        },
+      );
+    }
+  }
+
+  async counts(name: JobName): Promise<Record<string, number>> {
+    const out: Record<string, number> = {
+      created: 0,
+      retry: 0,
+      active: 0,
+      completed: 0,
+      cancelled: 0,
+      failed: 0,
+    };
+    const r = await this.boss.getDb().executeSql(
+      `SELECT state::text AS state, count(*)::int AS n FROM ${this.schema}.job
+          WHERE name = $1 GROUP BY state`,
+      [name],
+    );
+    for (const row of r.rows as { state: string; n: number | string }[]) {
+      out[row.state] = Number(row.n);
+    }
+    return out;
+  }
+
+  private async ensureQueue(name: string): Promise<void> {
+    if (this.ensured.has(name)) return;
+    await this.boss.createQueue(name, { name, ...this.queueOptions });
+    // createQueue keeps an existing queue's settings; apply the configured ones.
+    await this.boss.updateQueue(name, { name, ...this.queueOptions });
+    this.ensured.add(name);
+  }
+
+  private assertStarted(): void {
+    if (!this.started) throw new TroveError('unavailable', 'job queue is not started');
+  }
+}
