@@ -44,7 +44,7 @@ type Row = [string, string, string, string];
 
 const cold = (s: StepSample[]): StepSample[] => s.filter((x) => x.step === 0);
 const incr = (s: StepSample[]): StepSample[] => s.filter((x) => x.step > 0);
-const med = (s: StepSample[], f: (x: StepSample) => number | null): number | null =>
+const med = (s: StepSample[], f: (x: StepSample) => number | null | undefined): number | null =>
   median(s.map(f));
 
 /** Medians, verdicts and the markdown table. */
