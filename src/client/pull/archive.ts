@@ -1,7 +1,7 @@
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { PresignedRequestBody } from '../../api/schemas.js';
 import { type TarEntryHeader, type TarEvent, TarReader } from '../../core/tar-reader.js';
 import type { ArchiveFormat, ManifestEntry } from '../../core/types.js';
@@ -37,6 +37,15 @@ export interface ExtractArchiveOptions extends ExtractOptions {
 
 /** Decompressor output size: large slices mean few events per MB. */
 const INFLATE_CHUNK = 256 * 1024;
+/**
+ * zlib passes stream options through to its Transform (the types omit
+ * them): a deeper readable buffer lets gunzip run ahead on the threadpool
+ * while the main thread writes files.
+ */
+const INFLATE_OPTIONS = {
+  chunkSize: INFLATE_CHUNK,
+  readableHighWaterMark: 8 * INFLATE_CHUNK,
+} as ZlibOptions;
 
 /** One streaming GET of the archive into extractStream. */
 export async function extractArchive(
@@ -72,9 +81,7 @@ export async function extractStream(
     transportError = err;
   });
   const inflate: Transform =
-    options.format === 'tar.gz'
-      ? createGunzip({ chunkSize: INFLATE_CHUNK })
-      : createZstdDecompressStream();
+    options.format === 'tar.gz' ? createGunzip(INFLATE_OPTIONS) : createZstdDecompressStream();
   const flowing = pipeline(source, inflate);
   // Awaited below; a failure also surfaces through the iteration.
   flowing.catch(() => undefined);

@@ -21,10 +21,8 @@ export interface FindLocalOptions {
   root: string;
   /** Stat cache of that tree; files it vouches for are not read at all. */
   cache: StatCache | null;
-  /** The chunks the new version needs. */
-  needed: ReadonlySet<Digest>;
-  /** Paths of files in the new manifest: such files are worth hashing even when small. */
-  newPaths: ReadonlySet<string>;
+  /** The chunks the new version needs, with their sizes. */
+  needed: ReadonlyMap<Digest, number>;
   /** Stops the walk. */
   signal?: AbortSignal;
 }
@@ -35,14 +33,17 @@ const READ_BYTES = 1024 * 1024;
  * Finds chunks of the new version already present in the old tree. Chunk
  * lists come from the stat cache when it vouches for a file; other files are
  * cut with the same chunker and hashed, but only when they could contribute:
- * their path is in the new manifest (a file that kept its name is the common
- * case), or they are at least one minimum chunk long (a moved or copied
- * file). Every location found is re-hashed when copied, so a stale cache
- * costs a download, never a wrong byte. Symlinks are never followed.
+ * a file shorter than the minimum chunk is a single chunk, so it is read
+ * only when some needed chunk has exactly its size; longer files are always
+ * hashed (their chunks may have moved anywhere). Paths do not matter, so
+ * renamed and copied files are reused too. Every location found is
+ * re-hashed when copied, so a stale cache costs a download, never a wrong
+ * byte. Symlinks are never followed.
  */
 export function findLocalChunks(options: FindLocalOptions): Map<Digest, LocalChunk> {
   const found = new Map<Digest, LocalChunk>();
   const { needed } = options;
+  const sizes = new Set(needed.values());
   const walk = (dir: string, rel: string): void => {
     let items: Dirent[];
     try {
@@ -56,7 +57,7 @@ export function findLocalChunks(options: FindLocalOptions): Map<Digest, LocalChu
       const abs = join(dir, item.name);
       const path = rel === '' ? item.name : `${rel}/${item.name}`;
       if (item.isDirectory()) walk(abs, path);
-      else if (item.isFile()) scanFile(abs, path, options, found);
+      else if (item.isFile()) scanFile(abs, path, options, sizes, found);
     }
   };
   if (needed.size > 0) walk(options.root, '');
@@ -67,6 +68,7 @@ function scanFile(
   abs: string,
   path: string,
   options: FindLocalOptions,
+  sizes: ReadonlySet<number>,
   found: Map<Digest, LocalChunk>,
 ): void {
   let st: ReturnType<typeof lstatSync>;
@@ -78,8 +80,7 @@ function scanFile(
   if (!st.isFile() || st.size === 0) return;
   const cached = options.cache?.lookup(path, st);
   const chunks =
-    cached?.chunks ??
-    (options.newPaths.has(path) || st.size >= CHUNKER_PARAMS.min ? hashFile(abs) : []);
+    cached?.chunks ?? (st.size >= CHUNKER_PARAMS.min || sizes.has(st.size) ? hashFile(abs) : []);
   let offset = 0;
   for (const c of chunks) {
     if (options.needed.has(c.digest) && !found.has(c.digest))

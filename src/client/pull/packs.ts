@@ -1,6 +1,7 @@
 import { closeSync, constants, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { sha256Hex } from '../../core/digest.js';
 import type { Digest, FileEntry, ManifestEntry } from '../../core/types.js';
+import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import type { StatCache } from '../stat-cache.js';
 import { fetchChunks } from './fetch-chunks.js';
@@ -55,6 +56,8 @@ export async function buildFromPacks(options: PacksBuildOptions): Promise<PacksB
   const files: FileEntry[] = [];
   /** digest -> flat [fileIndex, offset, fileIndex, offset, ...] */
   const places = new Map<Digest, number[]>();
+  /** digest -> raw size the manifest gives it */
+  const sizes = new Map<Digest, number>();
   for (const e of options.entries) {
     if (e.type === 'dir') tree.dir(e.path);
     else if (e.type === 'symlink') tree.symlink(e.path, e.target);
@@ -69,21 +72,22 @@ export async function buildFromPacks(options: PacksBuildOptions): Promise<PacksB
       let offset = 0;
       for (const c of e.chunks) {
         const list = places.get(c.digest);
-        if (list === undefined) places.set(c.digest, [index, offset]);
-        else list.push(index, offset);
+        if (list === undefined) {
+          places.set(c.digest, [index, offset]);
+          sizes.set(c.digest, c.size);
+        } else list.push(index, offset);
         offset += c.size;
       }
     }
   }
-  const writer = new PlacementWriter(tree, files, places, options.onWritten);
+  const writer = new PlacementWriter(tree, files, places, sizes, options.onWritten);
   try {
     let chunksReused = 0;
     if (options.oldRoot !== null) {
       const local = findLocalChunks({
         root: options.oldRoot,
         cache: options.cache,
-        needed: new Set(places.keys()),
-        newPaths: new Set(files.map((f) => f.path)),
+        needed: sizes,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       chunksReused = copyLocal(local, writer);
@@ -155,11 +159,19 @@ class PlacementWriter {
     private readonly tree: SafeTree,
     private readonly files: readonly FileEntry[],
     private readonly places: ReadonlyMap<Digest, number[]>,
+    private readonly sizes: ReadonlyMap<Digest, number>,
     private readonly onWritten: ((n: number) => void) | undefined,
   ) {}
 
   place(digest: Digest, raw: Buffer): void {
     if (this.done.has(digest)) return;
+    // The bytes were verified against the digest; a manifest giving that digest another size lies.
+    if (raw.length !== this.sizes.get(digest))
+      throw new TroveError(
+        'digest_mismatch',
+        `chunk ${digest} is ${raw.length} bytes, the manifest says ${this.sizes.get(digest)}`,
+        { digest },
+      );
     const list = this.places.get(digest) ?? [];
     for (let i = 0; i < list.length; i += 2) {
       const fd = this.fd(list[i]!);
