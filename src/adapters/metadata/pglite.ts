@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { pgliteExecutor, type SqlExecutor } from '../queue/pglite-executor.js';
 import { DurableNodeFS, durableStartParams } from './pglite-fs.js';
 import type { SqlClient } from './sql-client.js';
 import { SqlMetadataStore } from './sql-store.js';
@@ -20,8 +21,14 @@ export interface PgliteStore {
   store: SqlMetadataStore;
   /** The PGlite instance; query it only through `sql` (see pgliteSqlClient). */
   db: PGlite;
-  /** The serialized client over `db`, for other components (e.g. the job queue). */
+  /** The serialized client over `db`, for other components. */
   sql: SqlClient;
+  /**
+   * pg-boss executor over `db` (PgBossQueue's `executor`). Use this rather than
+   * `sql.query`: pg-boss installs its schema with multi-statement scripts,
+   * which PGlite's parameterized `query` rejects.
+   */
+  executor: SqlExecutor;
 }
 
 /** Opens PGlite (in memory or on disk), wraps it and applies migrations. */
@@ -35,7 +42,7 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
     await db.close();
     throw err;
   }
-  return { store, db, sql };
+  return { store, db, sql, executor: pgliteExecutor(db) };
 }
 
 /** Creates and starts a PGlite instance with trove's durability settings. */

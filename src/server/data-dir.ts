@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { TroveError } from '../errors.js';
+
+/** A held data-directory lock. */
+export interface DataDirLock {
+  /** Removes the LOCK file if it is still ours (idempotent). */
+  release(): Promise<void>;
+}
+
+/** What the LOCK file records about its holder. */
+interface LockInfo {
+  pid: number;
+  hostname: string;
+  /** When the holding process started (ISO 8601). */
+  startedAt: string;
+  /** Random per acquisition, so a process only ever removes its own lock. */
+  nonce: string;
+}
+
+// Directories locked by this process: a second server in the same process is refused too.
+const held = new Set<string>();
+
+/**
+ * Locks a data directory for this process with a `LOCK` file created
+ * exclusively. A lock whose holder is alive on this host is refused with
+ * `data_dir_locked`; a lock left by a dead process (or by another host, e.g.
+ * a previous container with the same volume) is taken over. Released by
+ * `release()` and, as a last resort, on process exit.
+ */
+export async function lockDataDir(dir: string): Promise<DataDirLock> {
+  const root = resolve(dir);
+  const path = join(root, 'LOCK');
+  if (held.has(root)) throw locked(root, await readLock(path));
+  await mkdir(root, { recursive: true });
+  const mine: LockInfo = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    nonce: randomUUID(),
+  };
+  const text = `${JSON.stringify(mine)}\n`;
+  for (let attempt = 0; ; attempt++) {
+    if (await createExclusive(path, text)) break;
+    const holder = await readLockSettled(path);
+    if (holder && isAlive(holder)) throw locked(root, holder);
+    if (attempt >= 3) throw locked(root, holder);
+    // Stale: replace atomically, then check we are the one who won a racing takeover.
+    const tmp = `${path}.${mine.nonce}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+    await new Promise((r) => setTimeout(r, 20));
+    if ((await readLock(path))?.nonce === mine.nonce) break;
+  }
+  held.add(root);
+  const onExit = () => {
+    try {
+      if (parse(readFileSync(path, 'utf8'))?.nonce === mine.nonce) unlinkSync(path);
+    } catch {
+      // Exiting anyway; a leftover LOCK of a dead process is taken over next time.
+    }
+  };
+  process.on('exit', onExit);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      process.off('exit', onExit);
+      held.delete(root);
+      if ((await readLock(path))?.nonce === mine.nonce) await unlink(path).catch(() => {});
+    },
+  };
+}
+
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    const fh = await open(path, 'wx');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+function parse(text: string): LockInfo | null {
+  try {
+    const v = JSON.parse(text) as Partial<LockInfo>;
+    if (typeof v.pid !== 'number' || typeof v.hostname !== 'string') return null;
+    return {
+      pid: v.pid,
+      hostname: v.hostname,
+      startedAt: String(v.startedAt ?? ''),
+      nonce: String(v.nonce ?? ''),
+    };
+  } catch {
+    return null;
+  }
+}
+
+async function readLock(path: string): Promise<LockInfo | null> {
+  try {
+    return parse(await readFile(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** A LOCK just created by another process may still be empty: give it a moment. */
+async function readLockSettled(path: string): Promise<LockInfo | null> {
+  for (let i = 0; i < 10; i++) {
+    const info = await readLock(path);
+    if (info) return info;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return null;
+}
+
+/** Whether the recorded holder still runs (only checkable on this host). */
+function isAlive(info: LockInfo): boolean {
+  if (info.hostname !== hostname()) return false;
+  // Our own pid but not in `held`: a previous incarnation (e.g. pid 1 in a restarted container).
+  if (info.pid === process.pid) return false;
+  try {
+    process.kill(info.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !pidReused(info);
+}
+
+/**
+ * On Linux, a live pid that started well after the lock holder did is a
+ * different process that reused the pid: the lock is stale.
+ */
+function pidReused(info: LockInfo): boolean {
+  const recorded = Date.parse(info.startedAt);
+  if (Number.isNaN(recorded)) return false;
+  try {
+    const stat = readFileSync(`/proc/${info.pid}/stat`, 'utf8');
+    // Field 22 (starttime, in clock ticks since boot) counts from after the ")" ending the name.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const btime = /btime (\d+)/.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    if (!Number.isFinite(ticks) || btime === undefined) return false;
+    // Linux reports starttime in USER_HZ, which is 100 on every mainstream build.
+    const started = Number(btime) * 1000 + (ticks / 100) * 1000;
+    return started > recorded + 5_000;
+  } catch {
+    return false;
+  }
+}
+
+function locked(dir: string, holder: LockInfo | null): TroveError {
+  const who = holder
+    ? `process ${holder.pid} on ${holder.hostname} (started ${holder.startedAt})`
+    : 'another process';
+  return new TroveError(
+    'data_dir_locked',
+    `data directory ${dir} is in use by ${who}; stop it or pass another --data`,
+    holder ? { pid: holder.pid, hostname: holder.hostname, startedAt: holder.startedAt } : {},
+  );
+}
