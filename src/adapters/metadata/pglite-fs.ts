@@ -1,5 +1,5 @@
 import { fsyncSync } from 'node:fs';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
 
 type InitResult = Awaited<ReturnType<NodeFS['init']>>;
@@ -48,4 +48,16 @@ export function durableStartParams(defaults: readonly string[]): string[] {
     '-c',
     'full_page_writes=on',
   ];
+}
+
+/**
+ * PGlite options for a data directory: durable (DurableNodeFS, fsync on) or
+ * PGlite's defaults (fsync off, writes still reach the OS at every commit).
+ */
+export function pgliteDiskOptions(dataDir: string, durable: boolean): PGliteOptions {
+  if (!durable) return { dataDir };
+  return {
+    fs: new DurableNodeFS(dataDir),
+    startParams: durableStartParams(PGlite.defaultStartParams),
+  };
 }

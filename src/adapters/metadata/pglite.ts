@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pgliteExecutor, type SqlExecutor } from '../queue/pglite-executor.js';
-import { DurableNodeFS, durableStartParams } from './pglite-fs.js';
+import { pgliteDiskOptions } from './pglite-fs.js';
 import type { SqlClient } from './sql-client.js';
 import { SqlMetadataStore } from './sql-store.js';
 
@@ -52,15 +52,7 @@ export async function openPglite(options: PgliteStoreOptions = {}): Promise<PGli
     await db.waitReady;
     return db;
   }
-  const durable = options.durable ?? true;
-  const db = new PGlite(
-    durable
-      ? {
-          fs: new DurableNodeFS(options.dataDir),
-          startParams: durableStartParams(PGlite.defaultStartParams),
-        }
-      : { dataDir: options.dataDir },
-  );
+  const db = new PGlite(pgliteDiskOptions(options.dataDir, options.durable ?? true));
   await db.waitReady;
   return db;
 }
