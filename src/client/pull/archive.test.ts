@@ -7,9 +7,10 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../core/digest.js';
 import type { ManifestEntry } from '../../core/types.js';
+import { createZstdCompressStream } from '../../core/zstd-stream.js';
 import { TroveError } from '../../errors.js';
 import { extractStream } from './archive.js';
-import { bytes, manifestOf, sampleSpec, snapshot, tarGzOf } from './test-fixtures.js';
+import { bytes, manifestOf, sampleSpec, snapshot, tarGzOf, tarOf } from './test-fixtures.js';
 import { buildTar, type RawMember } from './test-tar.js';
 
 let base: string;
@@ -53,6 +54,26 @@ describe('extractStream', () => {
     expect(snap['empty-dir']).toBe('dir');
     expect(snap['data/up']).toBe('symlink ../bin');
     expect(snap['data/Ünïcödé 文件.txt']).toMatch(/^file 644 /);
+  });
+
+  it('reads tar.zst (multi-frame) the same way', async () => {
+    const spec = sampleSpec();
+    const parts: Buffer[] = [];
+    const zstd = Readable.from([tarOf(spec)]).pipe(
+      createZstdCompressStream({ frameSize: 256 * 1024 }),
+    );
+    for await (const part of zstd) parts.push(part as Buffer);
+    const zst = Buffer.concat(parts);
+    const gzRoot = join(base, 'gz');
+    await extract(tarGzOf(spec), manifestOf(spec), gzRoot);
+    const zstRoot = join(base, 'zst');
+    mkdirSync(zstRoot);
+    await extractStream(Readable.from([zst]), {
+      format: 'tar.zst',
+      root: zstRoot,
+      entries: manifestOf(spec),
+    });
+    expect(snapshot(zstRoot)).toEqual(snapshot(gzRoot));
   });
 
   it('rejects an archive that differs from the manifest in any way', async () => {

@@ -105,6 +105,7 @@ export async function extractStream(
     reader.end();
     sink.finish();
   } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason;
     if (transportError !== null && !(err instanceof TroveError))
       throw new TroveError(
         'unreachable',

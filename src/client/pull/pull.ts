@@ -73,6 +73,9 @@ export interface PullResult {
   durationMs: number;
 }
 
+/** Least time between two progress reports within one phase. */
+const PROGRESS_INTERVAL_MS = 200;
+
 /** Archive errors after which the pull falls back to packs rather than failing. */
 const ARCHIVE_FALLBACK = new Set(['blob_not_found', 'url_expired', 'signature_invalid']);
 
@@ -110,13 +113,21 @@ async function pullTree(
   };
   const report = (phase: PullProgress['phase']): void => {
     progress.phase = phase;
+    lastReport = performance.now();
     options.onProgress?.({ ...progress });
+  };
+  let lastReport = 0;
+  const tick = (): void => {
+    const now = performance.now();
+    if (options.onProgress && now - lastReport >= PROGRESS_INTERVAL_MS) report(progress.phase);
   };
   const onBytes = (n: number): void => {
     progress.bytesDownloaded += n;
+    tick();
   };
   const onWritten = (n: number): void => {
     progress.bytesWritten += n;
+    tick();
   };
 
   await recoverTarget(target);

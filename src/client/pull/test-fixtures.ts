@@ -34,6 +34,11 @@ export function manifestOf(spec: readonly SpecEntry[]): ManifestEntry[] {
 
 /** A tar.gz of the spec in manifest order, as the worker writes it. */
 export function tarGzOf(spec: readonly SpecEntry[]): Buffer {
+  return gzipSync(tarOf(spec));
+}
+
+/** An uncompressed tar of the spec in manifest order. */
+export function tarOf(spec: readonly SpecEntry[]): Buffer {
   const sorted = [...spec].sort((a, b) => comparePaths(a.path, b.path));
   const parts: Buffer[] = [];
   for (const s of sorted) {
@@ -53,7 +58,7 @@ export function tarGzOf(spec: readonly SpecEntry[]): Buffer {
     if (s.type === 'file') parts.push(s.data, tarPadding(size));
   }
   parts.push(TAR_END);
-  return gzipSync(Buffer.concat(parts));
+  return Buffer.concat(parts);
 }
 
 /** Deterministic pseudo-random bytes. */
