@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../core/digest.js';
+import { packKey } from '../services/keys.js';
+import {
+  buildPack,
+  buildTree,
+  call,
+  type Harness,
+  makeHarness,
+  push,
+  sendPresigned,
+} from './test-support.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await makeHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const treeA = () =>
+  buildTree({
+    'README.md': '# hello\n',
+    'src/main.ts': 'console.log(1);\n'.repeat(5000),
+    'src/empty.txt': '',
+    'bin/run': { exec: '#!/bin/sh\necho hi\n' },
+    link: { link: 'src/main.ts' },
+    data: null,
+  });
+
+describe('push through the HTTP API', () => {
+  it('uploads, commits, moves head and records history', async () => {
+    const tree = treeA();
+    const { start, commit } = await push(h.app, 'alpha', tree, { message: 'first' });
+    expect(start.status).toBe(201);
+    expect(start.json.status).toBe('open');
+    expect(commit?.status).toBe(200);
+    expect(commit?.json).toMatchObject({
+      status: 'committed',
+      created: true,
+      previousHead: null,
+      version: { id: tree.id, storage: 'alpha', seq: 1, message: 'first', parent: null },
+    });
+    const storage = await call(h.app, 'GET', '/v1/storages/alpha');
+    expect(storage.json).toMatchObject({ name: 'alpha', head: tree.id, entries: 1 });
+    const history = await call(h.app, 'GET', '/v1/storages/alpha/versions');
+    expect(history.json.versions.map((v: { id: string }) => v.id)).toEqual([tree.id]);
+    const detail = await call(h.app, 'GET', '/v1/storages/alpha/versions/latest');
+    expect(detail.status).toBe(200);
+    expect(detail.json).toMatchObject({ id: tree.id, head: tree.id, files: 4 });
+    expect(detail.json.archives).toEqual([
+      { format: 'tar.gz', state: 'pending', size: null, sha256: null },
+    ]);
+    const manifest = await sendPresigned(h.app, detail.json.manifest);
+    expect(Buffer.from(await manifest.arrayBuffer()).equals(tree.manifest)).toBe(true);
+    const byPrefix = await call(h.app, 'GET', `/v1/storages/alpha/versions/${tree.id.slice(0, 8)}`);
+    expect(byPrefix.json.id).toBe(tree.id);
+  });
+
+  it('answers exists for a version the tenant already has', async () => {
+    const tree = treeA();
+    const same = await push(h.app, 'alpha', tree, { parent: tree.id });
+    expect(same.start.status).toBe(200);
+    expect(same.start.json).toMatchObject({ status: 'exists', unchanged: true });
+    const other = await push(h.app, 'beta', tree);
+    expect(other.start.status).toBe(200);
+    expect(other.start.json).toMatchObject({
+      status: 'exists',
+      unchanged: false,
+      version: { id: tree.id, storage: 'beta', seq: 1 },
+    });
+    const list = await call(h.app, 'GET', '/v1/storages?limit=1');
+    expect(list.json.storages.map((s: { name: string }) => s.name)).toEqual(['alpha']);
+    const next = await call(h.app, 'GET', `/v1/storages?limit=1&cursor=${list.json.nextCursor}`);
+    expect(next.json.storages.map((s: { name: string }) => s.name)).toEqual(['beta']);
+    expect(next.json.nextCursor).toBeNull();
+  });
+
+  it('refuses a moved head with 409 head_conflict, and force records the parent', async () => {
+    const a = treeA();
+    const b = buildTree({ 'README.md': '# changed\n' });
+    const conflict = await push(h.app, 'alpha', b, { parent: null });
+    expect(conflict.start.status).toBe(409);
+    expect(conflict.start.json.error.code).toBe('head_conflict');
+    const forced = await push(h.app, 'alpha', b, { parent: null, onConflict: 'force' });
+    expect(forced.commit?.status).toBe(200);
+    expect(forced.commit?.json).toMatchObject({
+      previousHead: a.id,
+      version: { id: b.id, seq: 2 },
+    });
+    const storage = await call(h.app, 'GET', '/v1/storages/alpha');
+    expect(storage.json.head).toBe(b.id);
+  });
+
+  it('rejects a commit whose chunks were never stored, and nothing becomes visible', async () => {
+    const tree = buildTree({ 'lost.bin': 'never uploaded bytes' });
+    const [digest] = [...tree.chunks.keys()];
+    const start = await call(h.app, 'POST', '/v1/storages/gamma/uploads', {
+      version: tree.id,
+      manifestSize: tree.manifest.length,
+      parent: null,
+    });
+    expect(start.status).toBe(201);
+    expect((await sendPresigned(h.app, start.json.manifestUpload, tree.manifest)).status).toBe(200);
+    const commit = await call(h.app, 'POST', `/v1/uploads/${start.json.session}/commit`);
+    expect(commit.status).toBe(422);
+    expect(commit.json.error).toMatchObject({
+      code: 'missing_chunks',
+      details: { missing: [digest], count: 1 },
+    });
+    expect((await call(h.app, 'GET', '/v1/storages/gamma')).status).toBe(404);
+    expect(await h.metadata.getVersion('default', tree.id)).toBeNull();
+  });
+
+  it('deletes a tampered pack and answers 422 digest_mismatch', async () => {
+    // Random bytes are stored raw, so a flipped byte still decodes and fails its digest.
+    const tree = buildTree({ 'x.bin': randomBytes(5000) });
+    const start = await call(h.app, 'POST', '/v1/storages/delta/uploads', {
+      version: tree.id,
+      manifestSize: tree.manifest.length,
+      parent: null,
+    });
+    const session = start.json.session;
+    const pack = buildPack(tree.chunks.values());
+    await call(h.app, 'POST', `/v1/uploads/${session}/packs`, {
+      packs: [{ id: pack.id, size: pack.bytes.length }],
+    });
+    const corrupt = Buffer.from(pack.bytes);
+    corrupt[0] = (corrupt[0] ?? 0) ^ 0xff;
+    const key = packKey('default', pack.id);
+    await h.local.put(key, Readable.from([corrupt]));
+    await sendPresigned(h.app, start.json.manifestUpload, tree.manifest);
+    const commit = await call(h.app, 'POST', `/v1/uploads/${session}/commit`);
+    expect(commit.status).toBe(422);
+    expect(commit.json.error.code).toBe('digest_mismatch');
+    expect(commit.json.error.details.pack).toBe(pack.id);
+    expect(await h.blobs.stat(key)).toBeNull();
+    // Uploading the right bytes again lets the same session commit.
+    const again = await call(h.app, 'POST', `/v1/uploads/${session}/packs`, {
+      packs: [{ id: pack.id, size: pack.bytes.length }],
+    });
+    await sendPresigned(h.app, again.json.uploads[0].request, pack.bytes);
+    const retry = await call(h.app, 'POST', `/v1/uploads/${session}/commit`);
+    expect(retry.status).toBe(200);
+  });
+
+  it('rejects an invalid manifest with 400 invalid_manifest', async () => {
+    const bytes = Buffer.from('{"not":"a manifest"}\n');
+    const id = sha256Hex(bytes);
+    const start = await call(h.app, 'POST', '/v1/storages/epsilon/uploads', {
+      version: id,
+      manifestSize: bytes.length,
+      parent: null,
+    });
+    await sendPresigned(h.app, start.json.manifestUpload, bytes);
+    const commit = await call(h.app, 'POST', `/v1/uploads/${start.json.session}/commit`);
+    expect(commit.status).toBe(400);
+    expect(commit.json.error.code).toBe('invalid_manifest');
+  });
+
+  it('is idempotent: a repeated commit returns the same answer', async () => {
+    const tree = buildTree({ 'one.txt': 'idempotent' });
+    const { start, commit } = await push(h.app, 'zeta', tree);
+    const again = await call(h.app, 'POST', `/v1/uploads/${start.json.session}/commit`);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(commit?.json);
+  });
+
+  it('answers 404 for unknown storages, versions and sessions', async () => {
+    const s = await call(h.app, 'GET', '/v1/storages/nope');
+    expect([s.status, s.json.error.code]).toEqual([404, 'storage_not_found']);
+    const v = await call(h.app, 'GET', '/v1/storages/alpha/versions/ffffffff');
+    expect([v.status, v.json.error.code]).toEqual([404, 'version_not_found']);
+    const sess = await call(h.app, 'POST', `/v1/uploads/${crypto.randomUUID()}/commit`);
+    expect([sess.status, sess.json.error.code]).toEqual([404, 'session_not_found']);
+    const bad = await call(h.app, 'GET', '/v1/storages/alpha/versions/xyz');
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid_request']);
+  });
+
+  it('answers 409 ambiguous_version for a prefix shared by two versions', async () => {
+    const seen = new Map<string, ReturnType<typeof buildTree>>();
+    let pair: [ReturnType<typeof buildTree>, ReturnType<typeof buildTree>] | null = null;
+    for (let i = 0; pair === null; i++) {
+      const t = buildTree({ 'f.txt': `variant ${i}` });
+      const prev = seen.get(t.id.slice(0, 4));
+      if (prev) pair = [prev, t];
+      else seen.set(t.id.slice(0, 4), t);
+    }
+    await push(h.app, 'eta', pair[0]);
+    await push(h.app, 'eta', pair[1], { parent: pair[0].id });
+    const res = await call(h.app, 'GET', `/v1/storages/eta/versions/${pair[0].id.slice(0, 4)}`);
+    expect([res.status, res.json.error.code]).toEqual([409, 'ambiguous_version']);
+    const longer = await call(h.app, 'GET', `/v1/storages/eta/versions/${pair[1].id}`);
+    expect(longer.json.id).toBe(pair[1].id);
+    const page = await call(h.app, 'GET', '/v1/storages/eta/versions?limit=1');
+    expect(page.json.versions[0].id).toBe(pair[1].id);
+    const rest = await call(
+      h.app,
+      'GET',
+      `/v1/storages/eta/versions?cursor=${page.json.nextCursor}`,
+    );
+    expect(rest.json.versions.map((v: { id: string }) => v.id)).toEqual([pair[0].id]);
+  });
+
+  it('rejects bodies over 1 MiB with 413 and malformed ones with 400', async () => {
+    const big = await h.app.request('/v1/storages/alpha/uploads', {
+      method: 'POST',
+      body: 'x'.repeat(1024 * 1024 + 1),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe(
+      'payload_too_large',
+    );
+    const bad = await call(h.app, 'POST', '/v1/storages/alpha/uploads', { version: 'nope' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('invalid_request');
+    expect(bad.json.error.details.issues.length).toBeGreaterThan(0);
+  });
+});
+
+describe('resumable commit', () => {
+  let small: Harness;
+  beforeAll(async () => {
+    small = await makeHarness({ commitBudgetBytes: 1, commitBudgetEntries: 2 });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('answers 202 while the budget runs out, then commits', async () => {
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 5; i++) spec[`f${i}.txt`] = `file number ${i}\n`.repeat(50);
+    const tree = buildTree(spec);
+    const start = await call(small.app, 'POST', '/v1/storages/slow/uploads', {
+      version: tree.id,
+      manifestSize: tree.manifest.length,
+      parent: null,
+    });
+    const session = start.json.session;
+    const packs = [...tree.chunks.values()].map((c) => buildPack([c]));
+    const presigned = await call(small.app, 'POST', `/v1/uploads/${session}/packs`, {
+      packs: packs.map((p) => ({ id: p.id, size: p.bytes.length })),
+    });
+    for (const [i, u] of presigned.json.uploads.entries()) {
+      const pack = packs.find((p) => p.id === u.pack);
+      expect((await sendPresigned(small.app, u.request, pack?.bytes)).status, String(i)).toBe(200);
+    }
+    await sendPresigned(small.app, start.json.manifestUpload, tree.manifest);
+    const answers: number[] = [];
+    let last: Awaited<ReturnType<typeof call>>;
+    do {
+      last = await call(small.app, 'POST', `/v1/uploads/${session}/commit`);
+      answers.push(last.status);
+    } while (last.status === 202 && answers.length < 50);
+    expect(answers.at(-1)).toBe(200);
+    // 5 packs one per call, then 5 entries two per call.
+    expect(answers.filter((s) => s === 202).length).toBeGreaterThanOrEqual(6);
+    expect(last.json.version.id).toBe(tree.id);
+  });
+});

@@ -1,0 +1,110 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import {
+  LIMITS,
+  missingChunksRequest,
+  planRequest,
+  presignPacksRequest,
+  startUploadRequest,
+  storageNameSchema,
+  versionRefSchema,
+} from '../api/schemas.js';
+import { TroveError } from '../errors.js';
+import { CommitService } from '../services/commit.js';
+import type { ServiceDeps } from '../services/deps.js';
+import { PlanService } from '../services/plan.js';
+import { UploadService } from '../services/upload.js';
+import { VersionService } from '../services/versions.js';
+import type { AppEnv } from './env.js';
+import { jsonBody, param } from './validate.js';
+
+/** Query of paged lists. */
+export const pageQuery = z.object({
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).optional(),
+});
+
+/** Path parameter of an upload session. */
+export const sessionIdSchema = z.string().uuid();
+
+const limitBody = bodyLimit({
+  maxSize: LIMITS.maxBodyBytes,
+  onError: (c) =>
+    c.json(
+      new TroveError(
+        'payload_too_large',
+        `request body is larger than ${LIMITS.maxBodyBytes} bytes`,
+        { limit: LIMITS.maxBodyBytes },
+      ).toJSON(),
+      413,
+    ),
+});
+
+/**
+ * The v1 JSON routes (see src/api/schemas.ts for the contract). Each handler
+ * validates its input, calls one service method and returns its typed result.
+ */
+export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
+  const uploads = new UploadService(deps);
+  const commits = new CommitService(deps);
+  const versions = new VersionService(deps);
+  const plans = new PlanService(deps);
+  const app = new Hono<AppEnv>();
+  const storageOf = (v: string | undefined) => param('storage name', storageNameSchema, v);
+
+  app.get('/storages', async (c) => {
+    const q = param('query', pageQuery, c.req.query());
+    return c.json(await versions.listStorages(c.var.tenant, q));
+  });
+
+  app.get('/storages/:storage', async (c) => {
+    return c.json(await versions.getStorage(c.var.tenant, storageOf(c.req.param('storage'))));
+  });
+
+  app.get('/storages/:storage/versions', async (c) => {
+    const q = param('query', pageQuery, c.req.query());
+    const storage = storageOf(c.req.param('storage'));
+    return c.json(await versions.listVersions(c.var.tenant, storage, q));
+  });
+
+  app.get('/storages/:storage/versions/:ref', async (c) => {
+    const storage = storageOf(c.req.param('storage'));
+    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
+    return c.json(await versions.getVersion(c.var.tenant, storage, ref));
+  });
+
+  app.post('/storages/:storage/versions/:ref/plan', limitBody, async (c) => {
+    const storage = storageOf(c.req.param('storage'));
+    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
+    const body = await jsonBody(c, planRequest);
+    return c.json(await plans.plan(c.var.tenant, storage, ref, body.digests));
+  });
+
+  app.post('/storages/:storage/uploads', limitBody, async (c) => {
+    const storage = storageOf(c.req.param('storage'));
+    const body = await jsonBody(c, startUploadRequest);
+    const result = await uploads.startUpload(c.var.tenant, storage, body);
+    return c.json(result, result.status === 'open' ? 201 : 200);
+  });
+
+  app.post('/uploads/:session/missing', limitBody, async (c) => {
+    const session = param('session id', sessionIdSchema, c.req.param('session'));
+    const body = await jsonBody(c, missingChunksRequest);
+    return c.json(await uploads.missingChunks(c.var.tenant, session, body.digests));
+  });
+
+  app.post('/uploads/:session/packs', limitBody, async (c) => {
+    const session = param('session id', sessionIdSchema, c.req.param('session'));
+    const body = await jsonBody(c, presignPacksRequest);
+    return c.json(await uploads.presignPacks(c.var.tenant, session, body.packs));
+  });
+
+  app.post('/uploads/:session/commit', limitBody, async (c) => {
+    const session = param('session id', sessionIdSchema, c.req.param('session'));
+    const result = await commits.commit(c.var.tenant, session);
+    return c.json(result.body, result.status);
+  });
+
+  return app;
+}

@@ -1,0 +1,171 @@
+import type { CommitResponse } from '../api/schemas.js';
+import { TroveError } from '../errors.js';
+import type { SessionRecord } from '../ports/metadata-store.js';
+import { checkManifest, readManifestHeader } from './commit-manifest.js';
+import type { ServiceDeps } from './deps.js';
+import { enqueueMaterialize } from './materialize-jobs.js';
+import { requireOpenSession } from './upload.js';
+import { verifyUploadedPack } from './verify-pack.js';
+import { VersionService } from './versions.js';
+
+const PAGE = 1000;
+
+/** A commit answer with the HTTP status it goes out with (200 committed, 202 verifying). */
+export interface CommitResult {
+  /** 200 or 202. */
+  status: 200 | 202;
+  /** The response body. */
+  body: CommitResponse;
+}
+
+/**
+ * The commit of a push, resumable with bounded work per call (invariant 4):
+ * phase 1 verifies pending packs until the byte budget is spent, phase 2
+ * checks manifest entries against the index until the entry budget is spent,
+ * then one transaction makes the version visible. Each call either finishes,
+ * answers 202 with progress, or fails with a precise error.
+ */
+export class CommitService {
+  private readonly versions: VersionService;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.versions = new VersionService(deps);
+  }
+
+  /** Advances (or completes) the commit of a session. Idempotent after success. */
+  async commit(tenant: string, sessionId: string): Promise<CommitResult> {
+    const existing = await this.deps.metadata.getSession(tenant, sessionId).catch(() => null);
+    if (existing?.tenant === tenant && existing.state === 'committed' && existing.outcome) {
+      return this.committed(tenant, existing);
+    }
+    const session = await requireOpenSession(this.deps, tenant, sessionId);
+
+    const packsDone = await this.verifyPacks(tenant, session);
+    if (!packsDone) return this.progress(tenant, session);
+
+    const check = await checkManifest(this.deps, tenant, session);
+    if (!check.done) return this.progress(tenant, session, check.entriesChecked);
+
+    const bytesUploaded = await this.sumPacks(tenant, sessionId);
+    const outcome = await this.deps.metadata.finalizeCommit({
+      tenant,
+      sessionId,
+      version: {
+        id: session.versionId,
+        manifestSize: session.manifestSize,
+        size: check.header.size,
+        files: check.header.files,
+        entries: check.header.entries,
+        chunkRefs: check.header.chunkRefs,
+      },
+      archiveFormats: this.deps.config.archiveFormats,
+      bytesUploaded,
+    });
+    await enqueueMaterialize(this.deps, tenant, outcome.versionId);
+    const version = await this.versions.summaryOf(
+      tenant,
+      outcome.storage,
+      outcome.versionId,
+      outcome.seq,
+    );
+    return {
+      status: 200,
+      body: {
+        status: 'committed',
+        version,
+        created: outcome.created,
+        previousHead: outcome.previousHead,
+      },
+    };
+  }
+
+  /** Verifies pending packs in id order; true when none is left pending. */
+  private async verifyPacks(tenant: string, session: SessionRecord): Promise<boolean> {
+    const budget = this.deps.config.commitBudgetBytes;
+    let spent = 0;
+    for (;;) {
+      const pending = await this.deps.metadata.listSessionPacks(tenant, session.id, {
+        state: 'pending',
+        limit: 100,
+      });
+      if (pending.length === 0) return true;
+      for (const pack of pending) {
+        // Always verify at least one pack per call so progress is guaranteed.
+        if (spent > 0 && spent + pack.size > budget) return false;
+        const chunks = await verifyUploadedPack(this.deps.blobs, tenant, pack);
+        await this.deps.metadata.recordVerifiedPack(tenant, session.id, pack, chunks);
+        spent += pack.size;
+      }
+    }
+  }
+
+  private async progress(
+    tenant: string,
+    session: SessionRecord,
+    entriesChecked = session.progress.entriesChecked,
+  ): Promise<CommitResult> {
+    let packsTotal = 0;
+    let packsVerified = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.metadata.listSessionPacks(tenant, session.id, {
+        ...(after !== undefined ? { after } : {}),
+        limit: PAGE,
+      });
+      packsTotal += page.length;
+      packsVerified += page.filter((p) => p.state === 'verified').length;
+      if (page.length < PAGE) break;
+      after = page.at(-1)?.id;
+    }
+    return {
+      status: 202,
+      body: {
+        status: 'verifying',
+        packsVerified,
+        packsTotal,
+        entriesChecked,
+        entriesTotal: await this.entriesTotal(tenant, session),
+      },
+    };
+  }
+
+  /** The manifest's entry count when known (it is in the first line), else 0. */
+  private async entriesTotal(tenant: string, session: SessionRecord): Promise<number> {
+    if (!session.progress.manifestValid) return 0;
+    return (await readManifestHeader(this.deps, tenant, session.versionId))?.entries ?? 0;
+  }
+
+  private async sumPacks(tenant: string, sessionId: string): Promise<number> {
+    let total = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.metadata.listSessionPacks(tenant, sessionId, {
+        ...(after !== undefined ? { after } : {}),
+        limit: PAGE,
+      });
+      for (const p of page) total += p.size;
+      if (page.length < PAGE) return total;
+      after = page.at(-1)?.id;
+    }
+  }
+
+  private async committed(tenant: string, session: SessionRecord): Promise<CommitResult> {
+    const outcome = session.outcome;
+    if (!outcome) throw new TroveError('internal', 'committed session without outcome');
+    const version = await this.versions.summaryOf(
+      tenant,
+      outcome.storage,
+      outcome.versionId,
+      outcome.seq,
+    );
+    return {
+      status: 200,
+      body: {
+        status: 'committed',
+        version,
+        created: outcome.created,
+        previousHead: outcome.previousHead,
+      },
+    };
+  }
+}

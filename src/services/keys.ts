@@ -1,0 +1,22 @@
+import type { ArchiveFormat, Digest } from '../core/types.js';
+
+/**
+ * The only place object keys are built, so the layout of the bucket is
+ * defined once: every key starts with the tenant (invariant 5) and packs fan
+ * out by the first two hex characters to keep listings and prefixes small.
+ */
+
+/** Key of a pack object. */
+export function packKey(tenant: string, packId: Digest): string {
+  return `t/${tenant}/packs/${packId.slice(0, 2)}/${packId}`;
+}
+
+/** Key of a version's manifest. */
+export function manifestKey(tenant: string, versionId: Digest): string {
+  return `t/${tenant}/manifests/${versionId}`;
+}
+
+/** Key of a version's materialized archive in one format. */
+export function archiveKey(tenant: string, versionId: Digest, format: ArchiveFormat): string {
+  return `t/${tenant}/archives/${versionId}.${format}`;
+}

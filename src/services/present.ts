@@ -1,0 +1,50 @@
+import type { ArchiveSummary, StorageSummary, VersionSummary } from '../api/schemas.js';
+import type { ArchiveRecord, HistoryRecord, StorageRecord } from '../ports/metadata-store.js';
+
+/** Records → API shapes. Dates become ISO 8601 strings; tenants never leak out. */
+
+/** A storage as the API shows it. */
+export function storageSummary(s: StorageRecord): StorageSummary {
+  return {
+    name: s.name,
+    head: s.head,
+    entries: s.entries,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+/** An archive row without a download URL. */
+export function archiveSummary(a: ArchiveRecord): ArchiveSummary {
+  return { format: a.format, state: a.state, size: a.size, sha256: a.sha256 };
+}
+
+/** A history entry with its version's numbers and archives. */
+export function versionSummary(h: HistoryRecord, archives: ArchiveSummary[]): VersionSummary {
+  return {
+    id: h.version.id,
+    storage: h.storage,
+    seq: h.seq,
+    parent: h.parent,
+    message: h.message,
+    size: h.version.size,
+    files: h.version.files,
+    entries: h.version.entries,
+    chunkRefs: h.version.chunkRefs,
+    manifestSize: h.version.manifestSize,
+    bytesUploaded: h.bytesUploaded,
+    createdAt: h.createdAt.toISOString(),
+    archives,
+  };
+}
+
+/** Encodes a page cursor (opaque to clients). */
+export function encodeCursor(value: string | number): string {
+  return Buffer.from(String(value), 'utf8').toString('base64url');
+}
+
+/** Decodes a page cursor; null when it is not one we made. */
+export function decodeCursor(cursor: string): string | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) return null;
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}

@@ -1,0 +1,163 @@
+import type {
+  MissingChunksResponse,
+  PresignPacksResponse,
+  StartUploadResponse,
+} from '../api/schemas.js';
+import type { Digest } from '../core/types.js';
+import { TroveError } from '../errors.js';
+import type { SessionRecord } from '../ports/metadata-store.js';
+import type { ServiceDeps } from './deps.js';
+import { manifestKey, packKey } from './keys.js';
+import { enqueueMaterialize } from './materialize-jobs.js';
+import { VersionService } from './versions.js';
+
+/** A validated start-upload request. */
+export interface StartUploadInput {
+  /** Version id = SHA-256 of the manifest the client will upload. */
+  version: Digest;
+  /** Manifest byte length. */
+  manifestSize: number;
+  /** Expected head for compare-and-set. */
+  parent: Digest | null;
+  /** fail or force when head moved. */
+  onConflict: 'fail' | 'force';
+  /** Push message. */
+  message: string;
+}
+
+/**
+ * Returns the session when it belongs to the tenant, is open and unexpired;
+ * otherwise session_not_found (the same answer whatever the reason, so a
+ * session id of another tenant reveals nothing).
+ */
+export async function requireOpenSession(
+  deps: ServiceDeps,
+  tenant: string,
+  sessionId: string,
+): Promise<SessionRecord> {
+  const session = /^[0-9a-f-]{36}$/i.test(sessionId)
+    ? await deps.metadata.getSession(tenant, sessionId)
+    : null;
+  if (!session || session.tenant !== tenant || session.state !== 'open') {
+    throw new TroveError('session_not_found', `no open upload session ${sessionId}`);
+  }
+  if (session.expiresAt.getTime() <= Date.now()) {
+    throw new TroveError('session_not_found', `upload session ${sessionId} has expired`);
+  }
+  return session;
+}
+
+/** The push side before commit: sessions, missing chunks, presigned uploads. */
+export class UploadService {
+  private readonly versions: VersionService;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.versions = new VersionService(deps);
+  }
+
+  /**
+   * Starts a push. A version the tenant already has needs no upload: head
+   * moves (compare-and-set) and the answer is 'exists'. Otherwise a session
+   * opens and the manifest PUT is presigned with its exact size and digest.
+   */
+  async startUpload(
+    tenant: string,
+    storage: string,
+    req: StartUploadInput,
+  ): Promise<StartUploadResponse> {
+    const { metadata, blobs, config } = this.deps;
+    await metadata.ensureTenant(tenant);
+    if (await metadata.getVersion(tenant, req.version)) {
+      const outcome = await metadata.recordExistingVersion({
+        tenant,
+        storage,
+        versionId: req.version,
+        expectedHead: req.parent,
+        onConflict: req.onConflict,
+        message: req.message,
+        archiveFormats: config.archiveFormats,
+      });
+      await enqueueMaterialize(this.deps, tenant, req.version);
+      const version = await this.versions.summaryOf(tenant, storage, req.version, outcome.seq);
+      return { status: 'exists', version, unchanged: outcome.seq === null };
+    }
+    // Fail fast on a moved head instead of after the whole upload; the
+    // commit re-checks with compare-and-set, this is only a courtesy.
+    if (req.onConflict === 'fail') {
+      const current = await metadata.getStorage(tenant, storage);
+      const head = current?.head ?? null;
+      if (head !== req.parent) {
+        throw new TroveError('head_conflict', `head of ${storage} is ${head ?? 'empty'}`, {
+          storage,
+          head,
+          expected: req.parent,
+        });
+      }
+    }
+    const session = await metadata.createSession({
+      tenant,
+      storage,
+      versionId: req.version,
+      manifestSize: req.manifestSize,
+      expectedHead: req.parent,
+      onConflict: req.onConflict,
+      message: req.message,
+      expiresAt: new Date(Date.now() + config.sessionTtlSeconds * 1000),
+    });
+    const manifestUpload = await blobs.presignPut(manifestKey(tenant, req.version), {
+      size: req.manifestSize,
+      sha256: req.version,
+      expiresInSeconds: config.urlTtlSeconds,
+    });
+    return {
+      status: 'open',
+      session: session.id,
+      expiresAt: session.expiresAt.toISOString(),
+      manifestUpload,
+    };
+  }
+
+  /** The digests (deduplicated, in request order) this tenant has not stored. */
+  async missingChunks(
+    tenant: string,
+    sessionId: string,
+    digests: Digest[],
+  ): Promise<MissingChunksResponse> {
+    await requireOpenSession(this.deps, tenant, sessionId);
+    const unique = [...new Set(digests)];
+    if (unique.length === 0) return { missing: [] };
+    const found = await this.deps.metadata.findChunks(tenant, unique);
+    const have = new Set(found.map((c) => c.digest));
+    return { missing: unique.filter((d) => !have.has(d)) };
+  }
+
+  /** Records the packs in the session (its GC lease) and presigns one PUT per pack. */
+  async presignPacks(
+    tenant: string,
+    sessionId: string,
+    packs: { id: Digest; size: number }[],
+  ): Promise<PresignPacksResponse> {
+    await requireOpenSession(this.deps, tenant, sessionId);
+    const byId = new Map<Digest, number>();
+    for (const p of packs) {
+      const size = byId.get(p.id);
+      if (size !== undefined && size !== p.size) {
+        throw new TroveError('invalid_request', `pack ${p.id} is listed with two sizes`);
+      }
+      byId.set(p.id, p.size);
+    }
+    const list = [...byId].map(([id, size]) => ({ id, size }));
+    await this.deps.metadata.addSessionPacks(tenant, sessionId, list);
+    const uploads = await Promise.all(
+      list.map(async (p) => ({
+        pack: p.id,
+        request: await this.deps.blobs.presignPut(packKey(tenant, p.id), {
+          size: p.size,
+          sha256: p.id,
+          expiresInSeconds: this.deps.config.urlTtlSeconds,
+        }),
+      })),
+    );
+    return { uploads };
+  }
+}
