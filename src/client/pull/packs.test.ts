@@ -6,6 +6,7 @@ import { chunkBuffer } from '../../core/chunker.js';
 import { sha256Hex } from '../../core/digest.js';
 import type { ChunkRef, ManifestEntry } from '../../core/types.js';
 import { TroveClient } from '../api-client.js';
+import { StatCache } from '../stat-cache.js';
 import { buildFromPacks } from './packs.js';
 import { bytes } from './test-fixtures.js';
 
@@ -69,6 +70,38 @@ describe('buildFromPacks with everything already local', () => {
     expect(readFileSync(join(root, 'moved/hello'), 'utf8')).toBe('hello\n');
     expect(statSync(join(root, 'moved/hello')).mode & 0o777).toBe(0o755);
     expect(statSync(join(root, 'moved/none')).size).toBe(0);
+  });
+
+  it('does not trust a stat cache that lies: the claimed chunk is re-hashed and fetched instead', async () => {
+    const old = join(base, 'old');
+    mkdirSync(old);
+    writeFileSync(join(old, 'f'), 'old');
+    const wanted = Buffer.from('new');
+    const cache = await StatCache.open({
+      cacheDir: join(base, 'cache'),
+      root: old,
+      server: 's',
+      storage: 's',
+    });
+    const st = statSync(join(old, 'f'));
+    cache.set('f', { ...st, executable: false, chunks: refs([wanted]) });
+    expect(cache.lookup('f', st)).toBeDefined();
+    const root = join(base, 'new');
+    mkdirSync(root);
+    const entries: ManifestEntry[] = [
+      { path: 'f', type: 'file', executable: false, size: 3, chunks: refs([wanted]) },
+    ];
+    await expect(
+      buildFromPacks({
+        client: offline,
+        storage: 's',
+        version: '0'.repeat(64),
+        entries,
+        root,
+        oldRoot: old,
+        cache,
+      }),
+    ).rejects.toMatchObject({ code: 'unreachable' });
   });
 
   it('needs the network for a chunk the old tree does not have', async () => {
