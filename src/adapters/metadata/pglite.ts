@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pgliteExecutor, type SqlExecutor } from '../queue/pglite-executor.js';
+import { runMigrations } from './migrations.js';
 import { pgliteDiskOptions } from './pglite-fs.js';
 import type { SqlClient } from './sql-client.js';
 import { SqlMetadataStore } from './sql-store.js';
@@ -33,7 +34,8 @@ export interface PgliteStore {
 
 /** Opens PGlite (in memory or on disk), wraps it and applies migrations. */
 export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<PgliteStore> {
-  const db = await openPglite(options);
+  const db =
+    options.dataDir === undefined ? await openMigratedInMemory() : await openPglite(options);
   const sql = pgliteSqlClient(db);
   const store = new SqlMetadataStore(sql);
   try {
@@ -54,6 +56,34 @@ export async function openPglite(options: PgliteStoreOptions = {}): Promise<PGli
   }
   const db = new PGlite(pgliteDiskOptions(options.dataDir, options.durable ?? true));
   await db.waitReady;
+  return db;
+}
+
+// A fresh in-memory PGlite runs initdb (seconds); later ones in this process
+// start from a snapshot of the first, already migrated, which skips it.
+let snapshot: Promise<Blob> | undefined;
+
+async function openMigratedInMemory(): Promise<PGlite> {
+  if (snapshot) {
+    const data = await snapshot.catch(() => undefined);
+    if (data) {
+      const db = new PGlite({ loadDataDir: data });
+      await db.waitReady;
+      return db;
+    }
+  }
+  const db = await openPglite();
+  const taking = (async () => {
+    await runMigrations(pgliteSqlClient(db));
+    return db.dumpDataDir('none');
+  })();
+  snapshot ??= taking;
+  try {
+    await taking;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   return db;
 }
 
