@@ -49,9 +49,10 @@ export interface StatKey {
 const FORMAT = 'trove-stat-cache';
 const VERSION = 1;
 /**
- * Racy-clean window (like git's racy-git rule): a file whose mtime or ctime
- * is this close to the moment the cache was written may have been modified
- * again within the same timestamp granularity, so its entry is not trusted.
+ * Racy-clean window (like git's racy-git rule): a file whose mtime is this
+ * close to the moment the cache was written may have been modified again
+ * within the same timestamp granularity, so its entry is not trusted. An
+ * older mtime is safe: any later write sets mtime to a (different) now.
  */
 export const RACY_WINDOW_MS = 2000;
 
@@ -184,9 +185,7 @@ export class StatCache {
         const parsed = parseRow(row);
         if (parsed === null) return;
         const [path, file] = parsed;
-        const racy =
-          file.mtimeMs >= savedAt - RACY_WINDOW_MS || file.ctimeMs >= savedAt - RACY_WINDOW_MS;
-        slots.set(path, { file, trusted: !racy });
+        slots.set(path, { file, trusted: file.mtimeMs < savedAt - RACY_WINDOW_MS });
       }
       for (const [k, v] of slots) this.slots.set(k, v);
       const synced = doc.syncedVersion;

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServerConfig } from '../config.js';
+import { TroveError } from '../errors.js';
+import { type RunningServer, startServer } from '../server/serve.js';
+import { TroveClient } from './api-client.js';
+import { type PushOptions, push } from './push.js';
+
+let tmp: string;
+let server: RunningServer;
+let client: TroveClient;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'trove-push-'));
+  server = await startServer(
+    loadServerConfig({ data: join(tmp, 'data'), port: '0', host: '127.0.0.1' }, {}),
+  );
+  client = new TroveClient({ baseUrl: server.url });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** Writes files with an mtime in the past, so the stat cache's racy-clean rule trusts them. */
+async function writeTree(
+  root: string,
+  files: Record<string, string | Buffer>,
+  ageSeconds = 60,
+): Promise<void> {
+  const t = Date.now() / 1000 - ageSeconds;
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+    await utimes(join(root, path), t, t);
+  }
+}
+
+function opts(storage: string, dir: string, extra: Partial<PushOptions> = {}): PushOptions {
+  return { client, storage, dir, cacheDir: join(tmp, 'cache'), ...extra };
+}
+
+describe('push against a real server', () => {
+  it('uploads everything first, only new chunks after an edit, nothing when identical', async () => {
+    const dir = join(tmp, 'tree1');
+    const big = randomBytes(3 * 1024 * 1024);
+    await writeTree(dir, {
+      'big.bin': big,
+      'src/a.ts': 'export const a = 1;\n',
+      'src/b.ts': 'export const b = 2;\n'.repeat(1000),
+      'empty.txt': '',
+      '.troveignore': '*.log\n',
+      'noise.log': 'ignored',
+    });
+    await symlink('src/a.ts', join(dir, 'link'));
+
+    const first = await push(opts('demo', dir, { message: 'first' }));
+    expect(first.created).toBe(true);
+    expect(first.parent).toBeNull();
+    expect(first.files).toBe(5);
+    expect(first.filesHashed).toBe(5);
+    expect(first.chunksUploaded).toBe(first.chunks);
+    expect(first.bytesUploaded).toBeGreaterThan(3 * 1024 * 1024);
+    expect(first.packsUploaded).toBe(1);
+    expect(first.requests).toBeGreaterThan(0);
+    const head = await client.getStorage('demo');
+    expect(head.head).toBe(first.version);
+
+    // Edit a few bytes in the middle of the big file: only the chunks around it are new.
+    big.write('hello world', 1_500_000);
+    await writeTree(dir, { 'big.bin': big }, 30);
+    const second = await push(opts('demo', dir));
+    expect(second.created).toBe(true);
+    expect(second.parent).toBe(first.version);
+    expect(second.filesHashed).toBe(1);
+    expect(second.chunksUploaded).toBeLessThanOrEqual(3);
+    expect(second.bytesUploaded).toBeLessThan(1024 * 1024);
+
+    const third = await push(opts('demo', dir));
+    expect(third.version).toBe(second.version);
+    expect(third.created).toBe(false);
+    expect(third.bytesUploaded).toBe(0);
+    expect(third.filesHashed).toBe(0);
+  });
+
+  it('dedups against other storages of the tenant without a stat cache', async () => {
+    const dir = join(tmp, 'tree2');
+    await writeTree(dir, { 'x.bin': randomBytes(200_000) });
+    const a = await push({ client, storage: 'dedup-a', dir });
+    expect(a.chunksUploaded).toBeGreaterThan(0);
+    await writeFile(join(dir, 'y.txt'), 'new');
+    const b = await push({ client, storage: 'dedup-b', dir });
+    expect(b.created).toBe(true);
+    expect(b.chunksUploaded).toBe(1);
+  });
+
+  it('surfaces a moved head as head_conflict, and force overrides it', async () => {
+    const dir = join(tmp, 'tree3');
+    await writeTree(dir, { f: 'one' });
+    const v1 = await push(opts('conflict', dir));
+    await writeFile(join(dir, 'f'), 'two');
+    await push(opts('conflict', dir));
+    await writeFile(join(dir, 'f'), 'three');
+    const err = await push(opts('conflict', dir, { parent: v1.version })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TroveError);
+    expect((err as TroveError).code).toBe('head_conflict');
+    const forced = await push(opts('conflict', dir, { parent: v1.version, force: true }));
+    expect(forced.created).toBe(true);
+    expect((await client.getStorage('conflict')).head).toBe(forced.version);
+  });
+
+  it('splits many chunks across packs of the target size', async () => {
+    const dir = join(tmp, 'tree4');
+    await writeTree(dir, { 'a.bin': randomBytes(3 * 1024 * 1024) });
+    const r = await push({ client, storage: 'packs', dir, packTargetSize: 1024 * 1024 });
+    expect(r.packsUploaded).toBeGreaterThanOrEqual(3);
+    expect(r.chunksUploaded).toBe(r.chunks);
+  });
+});
