@@ -151,6 +151,10 @@ describe('pull through a real server', () => {
     expect(second.bytesDownloaded).toBeLessThan(2 * 256 * 1024 + 20_000);
     expect(snapshot(target)).toEqual(snapshot(src));
 
+    // The pull recorded the tree: pushing it back right away reads nothing.
+    const back = await push({ client, storage: 'inc', dir: target, cacheDir });
+    expect(back).toMatchObject({ version: v2.version, created: false, filesHashed: 0 });
+
     // Without a stat cache the old files are hashed instead: same result.
     writeFileSync(join(src, 'notes.txt'), 'v3\n');
     await push({ client, storage: 'inc', dir: src });

@@ -1,13 +1,20 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, lutimesSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManifestEntry } from '../../core/types.js';
-import type { StatCache } from '../stat-cache.js';
+import { RACY_WINDOW_MS, type StatCache } from '../stat-cache.js';
 
 /**
  * Records a freshly pulled tree in its stat cache: every file's stat with
  * its chunks from the manifest, so the next push of this tree hashes only
  * what changed since. Best effort: a cache that cannot be written only
  * costs that push a re-hash, never the pull its success.
+ *
+ * Files just written have an mtime inside the cache's racy window, so the
+ * cache would distrust every one of them and the first push after a pull
+ * (the common agent cycle: restore, work, push) would re-hash the whole
+ * tree. Manifests carry no mtimes, so each file's mtime is set just before
+ * that window instead: safe, because any later write moves mtime to a
+ * different "now", which the cache detects.
  */
 export async function recordTree(
   cache: StatCache,
@@ -17,9 +24,12 @@ export async function recordTree(
 ): Promise<void> {
   try {
     const paths = new Set<string>();
+    const settled = (Date.now() - RACY_WINDOW_MS - 1000) / 1000;
     for (const e of entries) {
       if (e.type !== 'file') continue;
-      const st = lstatSync(join(root, e.path));
+      const abs = join(root, e.path);
+      lutimesSync(abs, settled, settled);
+      const st = lstatSync(abs);
       cache.set(e.path, {
         size: st.size,
         mtimeMs: st.mtimeMs,
