@@ -61,13 +61,17 @@ export async function runMigrations(
   sql: SqlClient,
   migrations: Migration[] = loadMigrations(),
 ): Promise<number[]> {
-  await sql.query(
-    `CREATE TABLE IF NOT EXISTS schema_migrations (
-       id integer PRIMARY KEY,
-       name text NOT NULL,
-       applied_at timestamptz NOT NULL DEFAULT now()
-     )`,
-  );
+  // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type.
+  await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         id integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+  });
   const applied: number[] = [];
   for (const migration of migrations) {
     const done = await sql.transaction(async (tx) => {
