@@ -15,10 +15,13 @@ export function errorResponse(err: unknown, c: Context): Response {
   return c.json(new TroveError('internal', 'internal server error').toJSON(), 500);
 }
 
-/** 404 for routes that do not exist, in the same error shape. */
+/**
+ * Unknown routes: invalid_request like any other malformed request, so the
+ * status still comes from the code alone (there is no route-level 404 code).
+ */
 export function notFoundResponse(c: Context): Response {
-  return c.json(
-    new TroveError('invalid_request', `no route ${c.req.method} ${c.req.path}`).toJSON(),
-    404,
+  return errorResponse(
+    new TroveError('invalid_request', `no route ${c.req.method} ${c.req.path}`),
+    c,
   );
 }

@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../core/digest.js';
 import { packKey } from '../services/keys.js';
 import {
+  appWith,
   buildPack,
   buildTree,
   call,
   type Harness,
   makeHarness,
   push,
+  type Reply,
   sendPresigned,
 } from './test-support.js';
 
@@ -223,42 +225,87 @@ describe('push through the HTTP API', () => {
 });
 
 describe('resumable commit', () => {
-  let small: Harness;
-  beforeAll(async () => {
-    small = await makeHarness({ commitBudgetBytes: 1, commitBudgetEntries: 2 });
-  });
-  afterAll(async () => {
-    await small?.close();
-  });
-
   it('answers 202 while the budget runs out, then commits', async () => {
+    const small = appWith(h, { commitBudgetBytes: 1, commitBudgetEntries: 2 });
     const spec: Record<string, string> = {};
     for (let i = 0; i < 5; i++) spec[`f${i}.txt`] = `file number ${i}\n`.repeat(50);
     const tree = buildTree(spec);
-    const start = await call(small.app, 'POST', '/v1/storages/slow/uploads', {
+    const start = await call(small, 'POST', '/v1/storages/slow/uploads', {
       version: tree.id,
       manifestSize: tree.manifest.length,
       parent: null,
     });
     const session = start.json.session;
     const packs = [...tree.chunks.values()].map((c) => buildPack([c]));
-    const presigned = await call(small.app, 'POST', `/v1/uploads/${session}/packs`, {
+    const presigned = await call(small, 'POST', `/v1/uploads/${session}/packs`, {
       packs: packs.map((p) => ({ id: p.id, size: p.bytes.length })),
     });
-    for (const [i, u] of presigned.json.uploads.entries()) {
+    for (const u of presigned.json.uploads) {
       const pack = packs.find((p) => p.id === u.pack);
-      expect((await sendPresigned(small.app, u.request, pack?.bytes)).status, String(i)).toBe(200);
+      expect((await sendPresigned(small, u.request, pack?.bytes)).status).toBe(200);
     }
-    await sendPresigned(small.app, start.json.manifestUpload, tree.manifest);
-    const answers: number[] = [];
-    let last: Awaited<ReturnType<typeof call>>;
+    await sendPresigned(small, start.json.manifestUpload, tree.manifest);
+    const answers: Reply[] = [];
+    let last: Reply;
     do {
-      last = await call(small.app, 'POST', `/v1/uploads/${session}/commit`);
-      answers.push(last.status);
+      last = await call(small, 'POST', `/v1/uploads/${session}/commit`);
+      answers.push(last);
     } while (last.status === 202 && answers.length < 50);
-    expect(answers.at(-1)).toBe(200);
-    // 5 packs one per call, then 5 entries two per call.
-    expect(answers.filter((s) => s === 202).length).toBeGreaterThanOrEqual(6);
+    expect(last.status).toBe(200);
     expect(last.json.version.id).toBe(tree.id);
+    const progress = answers.filter((a) => a.status === 202).map((a) => a.json);
+    // One pack per call (5 packs), then two of the 5 entries per call.
+    expect(progress.map((p) => p.packsVerified)).toEqual([1, 2, 3, 4, 5, 5]);
+    expect(progress.at(-1)).toMatchObject({ packsTotal: 5, entriesChecked: 4, entriesTotal: 5 });
+  });
+});
+
+describe('commit safety', () => {
+  it('fails with head_conflict when head moved during the upload', async () => {
+    const first = buildTree({ 'v.txt': 'one' });
+    await push(h.app, 'race', first);
+    const mine = buildTree({ 'v.txt': 'mine' });
+    const theirs = buildTree({ 'v.txt': 'theirs' });
+    const started = await push(h.app, 'race', mine, { parent: first.id, noCommit: true });
+    const other = await push(h.app, 'race', theirs, { parent: first.id });
+    expect(other.commit?.status).toBe(200);
+    const commit = await call(h.app, 'POST', `/v1/uploads/${started.start.json.session}/commit`);
+    expect([commit.status, commit.json.error.code]).toEqual([409, 'head_conflict']);
+    expect((await call(h.app, 'GET', '/v1/storages/race')).json.head).toBe(theirs.id);
+  });
+
+  it('refuses expired sessions and a manifest that was never uploaded', async () => {
+    const tree = buildTree({ 'late.txt': 'late' });
+    const expiring = appWith(h, { sessionTtlSeconds: 0 });
+    const body = { version: tree.id, manifestSize: tree.manifest.length, parent: null };
+    const start = await call(expiring, 'POST', '/v1/storages/late/uploads', body);
+    const missing = await call(h.app, 'POST', `/v1/uploads/${start.json.session}/missing`, {
+      digests: [...tree.chunks.keys()],
+    });
+    expect([missing.status, missing.json.error.code]).toEqual([404, 'session_not_found']);
+    const open = await call(h.app, 'POST', '/v1/storages/late/uploads', body);
+    const commit = await call(h.app, 'POST', `/v1/uploads/${open.json.session}/commit`);
+    expect([commit.status, commit.json.error.code]).toEqual([422, 'missing_upload']);
+  });
+
+  it("never lets one tenant see or use another tenant's chunks (invariant 5)", async () => {
+    const tree = buildTree({ 'secret.txt': 'tenant default only' });
+    await push(h.app, 'private', tree);
+    const other = appWith(h, { tenant: 'other' });
+    const start = await call(other, 'POST', '/v1/storages/private/uploads', {
+      version: tree.id,
+      manifestSize: tree.manifest.length,
+      parent: null,
+    });
+    expect(start.status).toBe(201);
+    const missing = await call(other, 'POST', `/v1/uploads/${start.json.session}/missing`, {
+      digests: [...tree.chunks.keys()],
+    });
+    expect(missing.json.missing).toEqual([...tree.chunks.keys()]);
+    await sendPresigned(other, start.json.manifestUpload, tree.manifest);
+    const commit = await call(other, 'POST', `/v1/uploads/${start.json.session}/commit`);
+    expect(commit.json.error.code).toBe('missing_chunks');
+    expect((await call(other, 'GET', '/v1/storages/private')).status).toBe(404);
+    expect((await call(other, 'GET', '/v1/storages')).json.storages).toEqual([]);
   });
 });

@@ -52,6 +52,20 @@ export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<
   };
 }
 
+/** Another app over the same database and blobs, with other settings or another tenant. */
+export function appWith(
+  h: Harness,
+  config: Partial<ServiceConfig> & { tenant?: string },
+): Harness['app'] {
+  return createApp({
+    metadata: h.metadata,
+    blobs: h.blobs,
+    queue: h.queue,
+    config: { ...h.config, ...config },
+    localBlobs: h.local,
+  });
+}
+
 /** A tree for tests: path → file content, `{ link }` for a symlink, `null` for a directory. */
 export type TreeSpec = Record<string, string | Buffer | { link: string } | { exec: string } | null>;
 

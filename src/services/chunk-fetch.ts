@@ -50,7 +50,9 @@ export async function fetchChunks(
     }
     for (const c of range.chunks) {
       const stored = bytes.subarray(c.offset - range.start, c.offset - range.start + c.storedSize);
-      const raw = Buffer.from(decompressChunk(c.codec, stored, c.rawSize));
+      const decoded = decompressChunk(c.codec, stored, c.rawSize);
+      // A raw chunk is a view of the whole range buffer: copy it so the range can be freed.
+      const raw = c.codec === 'raw' ? Buffer.from(decoded) : decoded;
       if (sha256Hex(raw) !== c.digest) {
         throw new TroveError('digest_mismatch', `chunk ${c.digest} in pack ${pack} is corrupt`, {
           pack,

@@ -13,9 +13,14 @@ const LOOKUP_BATCH = 10_000;
 const MISSING_LISTED = 100;
 
 /** Result of one bounded pass over the manifest. */
-export type ManifestCheck =
-  | { done: true; entriesChecked: number; header: ManifestHeaderLine }
-  | { done: false; entriesChecked: number };
+export interface ManifestCheck {
+  /** True when every entry has been checked. */
+  done: boolean;
+  /** Entries checked so far (saved as commit progress). */
+  entriesChecked: number;
+  /** The manifest header (numbers recorded on the version). */
+  header: ManifestHeaderLine;
+}
 
 /**
  * Phase 2 of commit: checks the next window of manifest entries (at most
@@ -121,9 +126,7 @@ export async function checkManifest(
   await metadata.saveCommitProgress(tenant, session.id, { entriesChecked, manifestValid: true }, [
     ...referenced,
   ]);
-  return entriesChecked >= header.entries
-    ? { done: true, entriesChecked, header }
-    : { done: false, entriesChecked };
+  return { done: entriesChecked >= header.entries, entriesChecked, header };
 }
 
 /** The header of an uploaded manifest (its first line), or null when absent. */

@@ -34,7 +34,7 @@ export class CommitService {
 
   /** Advances (or completes) the commit of a session. Idempotent after success. */
   async commit(tenant: string, sessionId: string): Promise<CommitResult> {
-    const existing = await this.deps.metadata.getSession(tenant, sessionId).catch(() => null);
+    const existing = await this.deps.metadata.getSession(tenant, sessionId);
     if (existing?.tenant === tenant && existing.state === 'committed' && existing.outcome) {
       return this.committed(tenant, existing);
     }
@@ -44,7 +44,9 @@ export class CommitService {
     if (!packsDone) return this.progress(tenant, session);
 
     const check = await checkManifest(this.deps, tenant, session);
-    if (!check.done) return this.progress(tenant, session, check.entriesChecked);
+    if (!check.done) {
+      return this.progress(tenant, session, check.entriesChecked, check.header.entries);
+    }
 
     const bytesUploaded = await this.sumPacks(tenant, sessionId);
     const outcome = await this.deps.metadata.finalizeCommit({
@@ -103,6 +105,7 @@ export class CommitService {
     tenant: string,
     session: SessionRecord,
     entriesChecked = session.progress.entriesChecked,
+    entriesTotal?: number,
   ): Promise<CommitResult> {
     let packsTotal = 0;
     let packsVerified = 0;
@@ -124,7 +127,7 @@ export class CommitService {
         packsVerified,
         packsTotal,
         entriesChecked,
-        entriesTotal: await this.entriesTotal(tenant, session),
+        entriesTotal: entriesTotal ?? (await this.entriesTotal(tenant, session)),
       },
     };
   }
