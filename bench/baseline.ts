@@ -16,6 +16,8 @@ export interface BaselineResult {
   requests: number;
   /** Peak RSS of tar (GNU time), null when unmeasurable. */
   rssKiB: number | null;
+  /** CPU time of tar and its gzip child (GNU time), null when unmeasurable. */
+  cpuMs: number | null;
 }
 
 function put(url: string, file: string): Promise<void> {
@@ -57,6 +59,7 @@ export async function baselinePush(
     bytes: statSync(archive).size,
     requests: 1,
     rssKiB: tar.rssKiB,
+    cpuMs: tar.cpuMs,
   };
 }
 
@@ -66,12 +69,18 @@ export async function baselinePull(url: string, dest: string): Promise<BaselineR
   const res = await get(url);
   const bytes = Number(res.headers['content-length'] ?? 0);
   const tar = check('tar -xzf -', await measure('tar', ['-xzf', '-', '-C', dest], { stdin: res }));
-  return { ms: performance.now() - start, bytes, requests: 1, rssKiB: tar.rssKiB };
+  return {
+    ms: performance.now() - start,
+    bytes,
+    requests: 1,
+    rssKiB: tar.rssKiB,
+    cpuMs: tar.cpuMs,
+  };
 }
 
 /** `tar -xzf` (or `--zstd -xf`) of a local archive file into `dest` (an existing empty directory). */
 export async function localExtract(archive: string, dest: string): Promise<BaselineResult> {
   const args = archive.endsWith('.zst') ? ['--zstd', '-xf'] : ['-xzf'];
   const m = check('tar -x', await measure('tar', [...args, archive, '-C', dest]));
-  return { ms: m.ms, bytes: statSync(archive).size, requests: 0, rssKiB: m.rssKiB };
+  return { ms: m.ms, bytes: statSync(archive).size, requests: 0, rssKiB: m.rssKiB, cpuMs: m.cpuMs };
 }

@@ -19,6 +19,8 @@ export interface Measured {
   stderr: string;
   /** Peak resident set in KiB, or null when it could not be measured. */
   rssKiB: number | null;
+  /** User + system CPU time in ms (children included), or null when unmeasured. */
+  cpuMs: number | null;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -51,7 +53,8 @@ export function measure(cmd: string, args: string[], opts: MeasureOptions = {}):
     env.TROVE_BENCH_RSS_FILE = rssFile;
   } else if (hasGnuTime) {
     file = GNU_TIME;
-    argv = ['-f', '%M', '-o', rssFile, cmd, ...args];
+    // Same line shape as rss-preload: KiB, then user and system CPU (here in seconds).
+    argv = ['-f', '%M %U %S', '-o', rssFile, cmd, ...args];
   }
   return new Promise((resolve, reject) => {
     const start = performance.now();
@@ -73,9 +76,15 @@ export function measure(cmd: string, args: string[], opts: MeasureOptions = {}):
     child.on('close', (code) => {
       const ms = performance.now() - start;
       let rssKiB: number | null = null;
+      let cpuMs: number | null = null;
       try {
-        const n = Number.parseInt(readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '', 10);
-        if (Number.isFinite(n)) rssKiB = n;
+        // GNU time prefixes a status line when the command fails: the numbers are on the last.
+        const last = readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '';
+        const [rss, user, sys] = last.split(' ').map(Number);
+        if (rss !== undefined && Number.isFinite(rss)) rssKiB = rss;
+        if (user !== undefined && sys !== undefined && Number.isFinite(user + sys)) {
+          cpuMs = opts.node === true ? user + sys : (user + sys) * 1000;
+        }
         rmSync(rssFile, { force: true });
       } catch {
         rssKiB = null;
@@ -86,6 +95,7 @@ export function measure(cmd: string, args: string[], opts: MeasureOptions = {}):
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         rssKiB,
+        cpuMs,
       });
     });
   });

@@ -12,6 +12,8 @@ export interface Op {
   bytes: number;
   requests: number | null;
   rssKiB: number | null;
+  /** User + system CPU of the client process (tar: with its gzip child). */
+  cpuMs?: number | null;
   /** Duration the trove CLI itself reported (wall time minus process start-up and exit). */
   reportedMs?: number;
 }
@@ -92,6 +94,13 @@ export function summarize(steps: StepSample[], runs: RunSample[], config: Record
     pullPacksReportedMs: med(c, (x) => x.pullPacks.reportedMs),
     incPullReportedMs: med(i, (x) => x.pullIncremental.reportedMs),
     incFilesHashed: med(i, (x) => x.push.filesHashed),
+    cpuColdPush: med(c, (x) => x.push.cpuMs),
+    cpuIncPush: med(i, (x) => x.push.cpuMs),
+    cpuPullArchive: med(c, (x) => x.pullArchive.cpuMs),
+    cpuPullPacks: med(c, (x) => x.pullPacks.cpuMs),
+    cpuIncPull: med(i, (x) => x.pullIncremental.cpuMs),
+    cpuTarCzf: med(steps, (x) => x.basePush.cpuMs),
+    cpuTarXzfLocal: med(c, (x) => x.localTarXzf.cpuMs),
   };
   const incBytesRatio = ratio(m.basePushIncBytes, m.incPushBytes);
   const pullSpeed = ratio(m.localTarMs, m.pullArchiveMs);
@@ -176,6 +185,18 @@ export function summarize(steps: StepSample[], runs: RunSample[], config: Record
       '',
       fmtMs(m.localTarMs),
       `pull = ${pullSpeed === null ? 'n/a' : `${Math.round(pullSpeed * 100)}%`} of tar speed`,
+    ],
+    [
+      'client CPU (user+sys), cold / incr. push',
+      `${fmtMs(m.cpuColdPush)} / ${fmtMs(m.cpuIncPush)}`,
+      `${fmtMs(m.cpuTarCzf)} (tar -czf)`,
+      '',
+    ],
+    [
+      'client CPU (user+sys), pull archive / packs / incr.',
+      `${fmtMs(m.cpuPullArchive)} / ${fmtMs(m.cpuPullPacks)} / ${fmtMs(m.cpuIncPull)}`,
+      `${fmtMs(m.cpuTarXzfLocal)} (tar -x, local)`,
+      '',
     ],
     ['peak RSS, push client', fmtRss(m.rssPush), `${fmtRss(m.rssTarCzf)} (tar -czf)`, ''],
     [

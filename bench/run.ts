@@ -143,10 +143,17 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
       rmSync(outDir, { recursive: true, force: true });
 
       const op = (
-        r: { ms: number; rssKiB: number | null; out: { durationMs: number } },
+        r: { ms: number; rssKiB: number | null; cpuMs: number | null; out: { durationMs: number } },
         bytes: number,
         requests: number,
-      ) => ({ ms: r.ms, rssKiB: r.rssKiB, bytes, requests, reportedMs: r.out.durationMs });
+      ) => ({
+        ms: r.ms,
+        rssKiB: r.rssKiB,
+        cpuMs: r.cpuMs,
+        bytes,
+        requests,
+        reportedMs: r.out.durationMs,
+      });
       steps.push({
         run,
         step,

@@ -13,6 +13,7 @@ export interface TroveRun<T> {
   out: T;
   ms: number;
   rssKiB: number | null;
+  cpuMs: number | null;
 }
 
 /** Fields of `trove push --json` the bench reads. */
@@ -71,7 +72,7 @@ export class TroveCli {
   private async run<T>(args: string[]): Promise<TroveRun<T>> {
     const env = { TROVE_URL: this.server, TROVE_CACHE_DIR: this.cacheDir };
     const m = check(`trove ${args[0]}`, await measure(this.bin, args, { node: true, env }));
-    return { out: parseJson<T>(m.stdout), ms: m.ms, rssKiB: m.rssKiB };
+    return { out: parseJson<T>(m.stdout), ms: m.ms, rssKiB: m.rssKiB, cpuMs: m.cpuMs };
   }
 
   push(dir: string, storage: string, message: string): Promise<TroveRun<PushOut>> {
