@@ -193,6 +193,18 @@ describe('pull through a real server', () => {
     expect(snapshot(empty)).toEqual(snapshot(src));
   });
 
+  it('falls back to packs when the archive it was offered has gone', async () => {
+    const src = join(base, 'src-gone');
+    writeSpec(src, sampleSpec());
+    const { version } = await push({ client, storage: 'gone', dir: src });
+    await waitArchives('gone', ['tar.gz']);
+    rmSync(findFile(join(base, 'data'), `${version}.tar.gz`)!);
+    const target = join(base, 'gone');
+    const r = await pull({ client, storage: 'gone', target, format: 'tar.gz' });
+    expect(r.source).toBe('packs');
+    expect(snapshot(target)).toEqual(snapshot(src));
+  });
+
   it('refuses a target that is a file or a symlink', async () => {
     const file = join(base, 'a-file');
     writeFileSync(file, 'x');

@@ -1,15 +1,18 @@
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ArchiveSummary, VersionDetail } from '../../api/schemas.js';
-import type { ArchiveFormat } from '../../core/types.js';
+import type { ArchiveFormat, ManifestEntry } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import { StatCache } from '../stat-cache.js';
 import { extractArchive } from './archive.js';
 import { fetchManifest } from './manifest.js';
 import { buildFromPacks } from './packs.js';
+import { ProgressTracker, type PullProgress } from './progress.js';
 import { recordTree } from './record.js';
-import { makeTempDir, recoverTarget, swapIn, targetState } from './swap.js';
+import { makeTempDir, recoverTarget, swapIn, type TargetState, targetState } from './swap.js';
+
+export type { PullProgress } from './progress.js';
 
 /** Options of pull. */
 export interface PullOptions {
@@ -37,18 +40,6 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
-/** A progress report. */
-export interface PullProgress {
-  /** What the pull is doing. */
-  phase: 'resolve' | 'manifest' | 'archive' | 'packs' | 'swap' | 'done';
-  /** Bytes received so far (manifest, archive, ranges). */
-  bytesDownloaded: number;
-  /** File bytes written into the new tree so far. */
-  bytesWritten: number;
-  /** File bytes of the version (0 until the manifest is known). */
-  totalBytes: number;
-}
-
 /** What a pull did. */
 export interface PullResult {
   /** Full id of the version pulled. */
@@ -67,17 +58,20 @@ export interface PullResult {
   chunksFetched: number;
   /** Unique chunks copied from the previous local tree. */
   chunksReused: number;
-  /** HTTP requests made (API calls and presigned GETs, retries excluded). */
+  /** HTTP requests made while the pull ran (API calls and presigned GETs, retries included). */
   requests: number;
   /** Wall time in milliseconds. */
   durationMs: number;
 }
 
-/** Least time between two progress reports within one phase. */
-const PROGRESS_INTERVAL_MS = 200;
-
 /** Archive errors after which the pull falls back to packs rather than failing. */
-const ARCHIVE_FALLBACK = new Set(['blob_not_found', 'url_expired', 'signature_invalid']);
+const ARCHIVE_FALLBACK = new Set([
+  'blob_not_found',
+  'url_expired',
+  'signature_invalid',
+  'unreachable',
+  'unavailable',
+]);
 
 /**
  * Replaces `target` with a version's tree, atomically or not at all (see
@@ -105,34 +99,10 @@ async function pullTree(
 ): Promise<Omit<PullResult, 'requests' | 'durationMs'>> {
   const { client, storage, signal } = options;
   const target = resolve(options.target);
-  const progress: PullProgress = {
-    phase: 'resolve',
-    bytesDownloaded: 0,
-    bytesWritten: 0,
-    totalBytes: 0,
-  };
-  const report = (phase: PullProgress['phase']): void => {
-    progress.phase = phase;
-    lastReport = performance.now();
-    options.onProgress?.({ ...progress });
-  };
-  let lastReport = 0;
-  const tick = (): void => {
-    const now = performance.now();
-    if (options.onProgress && now - lastReport >= PROGRESS_INTERVAL_MS) report(progress.phase);
-  };
-  const onBytes = (n: number): void => {
-    progress.bytesDownloaded += n;
-    tick();
-  };
-  const onWritten = (n: number): void => {
-    progress.bytesWritten += n;
-    tick();
-  };
-
+  const progress = new ProgressTracker(options.onProgress);
+  progress.phase('resolve');
   await recoverTarget(target);
   const state = await targetState(target);
-  report('resolve');
   const version = await client.getVersion(storage, options.ref ?? 'latest');
   const cache = options.cacheDir
     ? await StatCache.open({
@@ -142,79 +112,107 @@ async function pullTree(
         storage,
       })
     : null;
-  const archive =
-    options.archive === false || state === 'nonempty' ? null : pickArchive(version, options.format);
 
   signal?.throwIfAborted();
-  report('manifest');
+  progress.phase('manifest');
   const manifest = await fetchManifest(client, version, signal);
-  progress.bytesDownloaded += manifest.bytes;
-  progress.totalBytes = manifest.header.size;
+  progress.state.bytesDownloaded += manifest.bytes;
+  progress.state.totalBytes = manifest.header.size;
 
-  let source: PullResult['source'] = 'packs';
-  let chunksFetched = 0;
-  let chunksReused = 0;
-  let temp = await makeTempDir(target);
+  const temp: { path: string } = { path: await makeTempDir(target) };
+  let built: Built;
   try {
-    let built = false;
-    if (archive?.download) {
-      report('archive');
-      try {
-        await extractArchive({
-          client,
-          download: archive.download,
-          format: archive.format,
-          root: temp,
-          entries: manifest.entries,
-          onBytes,
-          onWritten,
-          ...(signal ? { signal } : {}),
-        });
-        source = 'archive';
-        built = true;
-      } catch (err) {
-        if (!(err instanceof TroveError && ARCHIVE_FALLBACK.has(err.code))) throw err;
-        // The archive went away (GC, expiry) after we were told about it: packs still work.
-        await rm(temp, { recursive: true, force: true });
-        temp = await makeTempDir(target);
-      }
-    }
-    if (!built) {
-      report('packs');
-      const r = await buildFromPacks({
-        client,
-        storage,
-        version: version.id,
-        entries: manifest.entries,
-        root: temp,
-        oldRoot: state === 'nonempty' ? target : null,
-        cache,
-        onBytes,
-        onWritten,
-        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-        ...(signal ? { signal } : {}),
-      });
-      chunksFetched = r.chunksFetched;
-      chunksReused = r.chunksReused;
-    }
+    built = await build(options, {
+      target,
+      state,
+      version,
+      entries: manifest.entries,
+      cache,
+      temp,
+      progress,
+    });
     signal?.throwIfAborted();
-    report('swap');
-    await swapIn(temp, target, state);
+    progress.phase('swap');
+    await swapIn(temp.path, target, state);
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    await rm(temp.path, { recursive: true, force: true });
   }
   if (cache) await recordTree(cache, target, version.id, manifest.entries);
-  report('done');
+  progress.phase('done');
   return {
     version: version.id,
     storage,
-    source,
     files: manifest.header.files,
     size: manifest.header.size,
-    bytesDownloaded: progress.bytesDownloaded,
-    chunksFetched,
-    chunksReused,
+    bytesDownloaded: progress.state.bytesDownloaded,
+    ...built,
   };
+}
+
+/** How the new tree was built. */
+type Built = Pick<PullResult, 'source' | 'chunksFetched' | 'chunksReused'>;
+
+/** What build needs besides the options. */
+interface BuildContext {
+  target: string;
+  state: TargetState;
+  version: VersionDetail;
+  entries: readonly ManifestEntry[];
+  cache: StatCache | null;
+  /** The temp dir; replaced by a fresh one when a failed archive attempt is abandoned. */
+  temp: { path: string };
+  progress: ProgressTracker;
+}
+
+/**
+ * Builds the tree in the temp dir: from the archive when one is ready and
+ * nothing local can be reused, else (or when the archive cannot be fetched)
+ * from packs, reusing the chunks of the current target.
+ */
+async function build(options: PullOptions, ctx: BuildContext): Promise<Built> {
+  const { client, signal } = options;
+  const { progress, temp } = ctx;
+  const archive =
+    options.archive === false || ctx.state === 'nonempty'
+      ? null
+      : pickArchive(ctx.version, options.format);
+  if (archive?.download) {
+    progress.phase('archive');
+    try {
+      await extractArchive({
+        client,
+        download: archive.download,
+        format: archive.format,
+        root: temp.path,
+        entries: ctx.entries,
+        onBytes: progress.downloaded,
+        onWritten: progress.written,
+        ...(signal ? { signal } : {}),
+      });
+      return { source: 'archive', chunksFetched: 0, chunksReused: 0 };
+    } catch (err) {
+      if (!(err instanceof TroveError && ARCHIVE_FALLBACK.has(err.code))) throw err;
+      // The archive went away (GC, expiry) or its download broke off: packs still work.
+      await rm(temp.path, { recursive: true, force: true });
+      temp.path = await makeTempDir(ctx.target);
+      progress.state.bytesWritten = 0;
+    }
+  }
+  progress.phase('packs');
+  const r = await buildFromPacks({
+    client,
+    storage: options.storage,
+    version: ctx.version.id,
+    entries: ctx.entries,
+    root: temp.path,
+    oldRoot: ctx.state === 'nonempty' ? ctx.target : null,
+    cache: ctx.cache,
+    onBytes: progress.downloaded,
+    onWritten: progress.written,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  return { source: 'packs', ...r };
 }
 
 /** The ready archive to use: the requested format, else tar.zst, else tar.gz. */
