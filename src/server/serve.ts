@@ -7,6 +7,7 @@ import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
 import { loadOrCreateSecret, type ServerConfig } from '../config.js';
+import { TroveError } from '../errors.js';
 import { createApp } from '../http/app.js';
 import { lockDataDir } from './data-dir.js';
 import { startWorker, type WorkerHandle } from './worker.js';
@@ -59,9 +60,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const app = createApp({ metadata, blobs, queue, config, localBlobs });
     const server = createAdaptorServer({ fetch: app.fetch });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new TroveError(
+            'invalid_config',
+            `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`,
+            { host: config.host, port: config.port },
+            { cause: err },
+          ),
+        ),
+      );
       server.listen(config.port, config.host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
+        server.on('error', (err) => console.error('trove: HTTP server error', err));
         resolve();
       });
     });
