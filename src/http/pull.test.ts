@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planResponse } from '../api/schemas.js';
 import { decompressChunk } from '../core/codec.js';
 import { sha256Hex } from '../core/digest.js';
 import { buildTree, call, type Harness, makeHarness, push, sendPresigned } from './test-support.js';
@@ -33,6 +34,7 @@ describe('reconstruction plan', () => {
       digests: [...wanted, stranger],
     });
     expect(plan.status).toBe(200);
+    planResponse.parse(plan.json);
     expect(plan.json.unknown).toEqual([stranger]);
     expect(plan.json.packs).toHaveLength(1);
     const [pack] = plan.json.packs;

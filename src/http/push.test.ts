@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  listStoragesResponse,
+  listVersionsResponse,
+  storageSchema,
+  versionDetailSchema,
+} from '../api/schemas.js';
 import { sha256Hex } from '../core/digest.js';
 import { packKey } from '../services/keys.js';
 import {
@@ -48,10 +54,14 @@ describe('push through the HTTP API', () => {
     });
     const storage = await call(h.app, 'GET', '/v1/storages/alpha');
     expect(storage.json).toMatchObject({ name: 'alpha', head: tree.id, entries: 1 });
+    storageSchema.parse(storage.json);
     const history = await call(h.app, 'GET', '/v1/storages/alpha/versions');
     expect(history.json.versions.map((v: { id: string }) => v.id)).toEqual([tree.id]);
+    listVersionsResponse.parse(history.json);
+    listStoragesResponse.parse((await call(h.app, 'GET', '/v1/storages')).json);
     const detail = await call(h.app, 'GET', '/v1/storages/alpha/versions/latest');
     expect(detail.status).toBe(200);
+    versionDetailSchema.parse(detail.json);
     expect(detail.json).toMatchObject({ id: tree.id, head: tree.id, files: 4 });
     expect(detail.json.archives).toEqual([
       { format: 'tar.gz', state: 'pending', size: null, sha256: null },

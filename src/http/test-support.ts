@@ -7,7 +7,13 @@ import { checkedBlobStore } from '../adapters/blob/checked.js';
 import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
-import type { PresignedRequestBody } from '../api/schemas.js';
+import {
+  commitResponse,
+  missingChunksResponse,
+  type PresignedRequestBody,
+  presignPacksResponse,
+  startUploadResponse,
+} from '../api/schemas.js';
 import { DEFAULT_SERVICE_CONFIG, type ServiceConfig } from '../config.js';
 import { compressChunkSync } from '../core/codec.js';
 import { sha256Hex } from '../core/digest.js';
@@ -214,12 +220,14 @@ export async function push(
     onConflict: options.onConflict ?? 'fail',
     message: options.message ?? '',
   });
+  if (start.status < 300) startUploadResponse.parse(start.json);
   if (start.status !== 201) return { start };
   const session = start.json.session as string;
   const missing = await call(app, 'POST', `/v1/uploads/${session}/missing`, {
     digests: [...tree.chunks.keys()],
   });
   expect(missing.status).toBe(200);
+  missingChunksResponse.parse(missing.json);
   const lacking = (missing.json.missing as Digest[]).map((d) => tree.chunks.get(d) as Buffer);
   if (lacking.length > 0) {
     const pack = buildPack(lacking);
@@ -227,6 +235,7 @@ export async function push(
       packs: [{ id: pack.id, size: pack.bytes.length }],
     });
     expect(presigned.status).toBe(200);
+    presignPacksResponse.parse(presigned.json);
     const put = await sendPresigned(app, presigned.json.uploads[0].request, pack.bytes);
     expect(put.status).toBe(200);
   }
@@ -234,6 +243,10 @@ export async function push(
   expect(put.status).toBe(200);
   if (options.noCommit) return { start };
   let commit = await call(app, 'POST', `/v1/uploads/${session}/commit`);
-  while (commit.status === 202) commit = await call(app, 'POST', `/v1/uploads/${session}/commit`);
+  while (commit.status === 202) {
+    commitResponse.parse(commit.json);
+    commit = await call(app, 'POST', `/v1/uploads/${session}/commit`);
+  }
+  if (commit.status === 200) commitResponse.parse(commit.json);
   return { start, commit };
 }
