@@ -78,7 +78,8 @@ async function writeThenKill(dataDir: string, durable: boolean, acks: number): P
 }
 
 describe('PGlite on disk survives kill -9', () => {
-  it('keeps every acknowledged commit and stays consistent', async () => {
+  // Generous timeout: the child runs initdb, which takes seconds on a loaded machine.
+  it('keeps every acknowledged commit and stays consistent', { timeout: 180_000 }, async () => {
     const dir = join(work, 'db');
     const acked = await writeThenKill(dir, true, 150);
     expect(acked.length).toBeGreaterThanOrEqual(150);
