@@ -190,6 +190,10 @@ describe('push through the HTTP API', () => {
     expect([sess.status, sess.json.error.code]).toEqual([404, 'session_not_found']);
     const bad = await call(h.app, 'GET', '/v1/storages/alpha/versions/xyz');
     expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid_request']);
+    const cursor = await call(h.app, 'GET', '/v1/storages/alpha/versions?cursor=bm90LWEtc2Vx');
+    expect([cursor.status, cursor.json.error.code]).toEqual([400, 'invalid_request']);
+    const limit = await call(h.app, 'GET', '/v1/storages?limit=5000');
+    expect([limit.status, limit.json.error.code]).toEqual([400, 'invalid_request']);
   });
 
   it('answers 409 ambiguous_version for a prefix shared by two versions', async () => {
