@@ -25,12 +25,35 @@ export interface ExtractOptions {
   signal?: AbortSignal;
 }
 
+/** An archive GET started early, so that it overlaps the manifest fetch. */
+export interface PendingArchive {
+  /** Compression of the archive. */
+  format: ArchiveFormat;
+  /** The response (its body not read yet). */
+  response: Promise<Response>;
+  /** Cancels the request or the unread body (harmless once consumed). */
+  abort(): void;
+}
+
+/** Starts the archive GET now; extractArchive consumes it later. */
+export function startArchiveGet(
+  client: TroveClient,
+  download: PresignedRequestBody,
+  format: ArchiveFormat,
+  signal?: AbortSignal,
+): PendingArchive {
+  const stop = new AbortController();
+  const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  const response = client.send(download, { signal: combined });
+  // Awaited by extractArchive; a pull that fails before then must not leave a rejection unhandled.
+  response.catch(() => undefined);
+  return { format, response, abort: () => stop.abort() };
+}
+
 /** Options of extractArchive. */
-export interface ExtractArchiveOptions extends ExtractOptions {
-  /** API client (for the presigned GET with retries). */
-  client: TroveClient;
-  /** Presigned GET of the archive. */
-  download: PresignedRequestBody;
+export interface ExtractArchiveOptions extends Omit<ExtractOptions, 'format'> {
+  /** The archive GET, started by startArchiveGet. */
+  pending: PendingArchive;
   /** Counts compressed bytes received. */
   onBytes?: (n: number) => void;
 }
@@ -47,21 +70,18 @@ const INFLATE_OPTIONS = {
   readableHighWaterMark: 8 * INFLATE_CHUNK,
 } as ZlibOptions;
 
-/** One streaming GET of the archive into extractStream. */
+/** Streams the archive GET into extractStream. */
 export async function extractArchive(
   options: ExtractArchiveOptions,
 ): Promise<{ files: number; size: number }> {
-  const res = await options.client.send(
-    options.download,
-    options.signal ? { signal: options.signal } : {},
-  );
+  const res = await options.pending.response;
   if (!res.body) throw new TroveError('internal', 'archive response has no body');
   const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
   if (options.onBytes) {
     const onBytes = options.onBytes;
     body.on('data', (b: Buffer) => onBytes(b.length));
   }
-  return extractStream(body, options);
+  return extractStream(body, { ...options, format: options.pending.format });
 }
 
 /**

@@ -5,8 +5,8 @@ import type { ArchiveFormat, ManifestEntry } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import { StatCache } from '../stat-cache.js';
-import { extractArchive } from './archive.js';
-import { fetchManifest } from './manifest.js';
+import { extractArchive, type PendingArchive, startArchiveGet } from './archive.js';
+import { type FetchedManifest, fetchManifest } from './manifest.js';
 import { buildFromPacks } from './packs.js';
 import { ProgressTracker, type PullProgress } from './progress.js';
 import { recordTree } from './record.js';
@@ -103,39 +103,41 @@ async function pullTree(
   progress.phase('resolve');
   await recoverTarget(target);
   const state = await targetState(target);
-  const version = await client.getVersion(storage, options.ref ?? 'latest');
-  const cache = options.cacheDir
-    ? await StatCache.open({
-        cacheDir: options.cacheDir,
-        root: target,
-        server: options.server ?? client.baseUrl,
-        storage,
-      })
+  const [version, cache] = await Promise.all([
+    client.getVersion(storage, options.ref ?? 'latest'),
+    options.cacheDir
+      ? StatCache.open({
+          cacheDir: options.cacheDir,
+          root: target,
+          server: options.server ?? client.baseUrl,
+          storage,
+        })
+      : null,
+  ]);
+
+  const archive =
+    options.archive === false || state === 'nonempty' ? null : pickArchive(version, options.format);
+  // Started before the manifest is fetched so the two round trips overlap (cold restores).
+  const pending = archive?.download
+    ? startArchiveGet(client, archive.download, archive.format, signal)
     : null;
-
-  signal?.throwIfAborted();
-  progress.phase('manifest');
-  const manifest = await fetchManifest(client, version, signal);
-  progress.state.bytesDownloaded += manifest.bytes;
-  progress.state.totalBytes = manifest.header.size;
-
-  const temp: { path: string } = { path: await makeTempDir(target) };
+  const temp: { path: string } = { path: '' };
+  let manifest: FetchedManifest;
   let built: Built;
   try {
-    built = await build(options, {
-      target,
-      state,
-      version,
-      entries: manifest.entries,
-      cache,
-      temp,
-      progress,
-    });
+    progress.phase('manifest');
+    manifest = await fetchManifest(client, version, signal);
+    progress.state.bytesDownloaded += manifest.bytes;
+    progress.state.totalBytes = manifest.header.size;
+    temp.path = await makeTempDir(target);
+    const ctx = { target, state, version, entries: manifest.entries, cache, temp, progress };
+    built = await build(options, ctx, pending);
     signal?.throwIfAborted();
     progress.phase('swap');
     await swapIn(temp.path, target, state);
   } finally {
-    await rm(temp.path, { recursive: true, force: true });
+    pending?.abort();
+    if (temp.path !== '') await rm(temp.path, { recursive: true, force: true });
   }
   if (cache) await recordTree(cache, target, version.id, manifest.entries);
   progress.phase('done');
@@ -169,20 +171,18 @@ interface BuildContext {
  * nothing local can be reused, else (or when the archive cannot be fetched)
  * from packs, reusing the chunks of the current target.
  */
-async function build(options: PullOptions, ctx: BuildContext): Promise<Built> {
+async function build(
+  options: PullOptions,
+  ctx: BuildContext,
+  pending: PendingArchive | null,
+): Promise<Built> {
   const { client, signal } = options;
   const { progress, temp } = ctx;
-  const archive =
-    options.archive === false || ctx.state === 'nonempty'
-      ? null
-      : pickArchive(ctx.version, options.format);
-  if (archive?.download) {
+  if (pending) {
     progress.phase('archive');
     try {
       await extractArchive({
-        client,
-        download: archive.download,
-        format: archive.format,
+        pending,
         root: temp.path,
         entries: ctx.entries,
         onBytes: progress.downloaded,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, opendir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TroveError } from '../../errors.js';
 
@@ -53,7 +53,13 @@ export async function targetState(target: string): Promise<TargetState> {
       `${target} exists and is not a directory (${st.isSymbolicLink() ? 'a symlink' : 'a file'}); refusing to replace it`,
       { target },
     );
-  return (await readdir(target)).length === 0 ? 'empty' : 'nonempty';
+  // One entry is enough to know; a huge directory is not listed in full.
+  const dir = await opendir(target);
+  try {
+    return (await dir.read()) === null ? 'empty' : 'nonempty';
+  } finally {
+    await dir.close();
+  }
 }
 
 /**
