@@ -1,5 +1,5 @@
 import { LIMITS } from '../../api/schemas.js';
-import { compressChunk, type StoredChunk } from '../../core/codec.js';
+import { compressChunk, compressChunkSync, type StoredChunk } from '../../core/codec.js';
 import { PACK_FOOTER_RECORD_SIZE, PackWriter } from '../../core/pack.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
@@ -21,6 +21,9 @@ export interface PackUploaderOptions {
   /** Cancels uploads. */
   signal: AbortSignal | undefined;
 }
+
+/** Chunks smaller than this are compressed on the calling thread. */
+const SYNC_COMPRESS_BELOW = 16 * 1024;
 
 interface Sealed {
   id: string;
@@ -59,7 +62,11 @@ export class PackUploader {
   /** Queues one chunk (raw bytes, exactly once per digest per push). */
   async add(digest: string, raw: Buffer): Promise<void> {
     this.throwIfFailed();
-    const job = compressChunk(raw);
+    // Small chunks compress faster than a threadpool round trip takes.
+    const job =
+      raw.length < SYNC_COMPRESS_BELOW
+        ? Promise.resolve(compressChunkSync(raw))
+        : compressChunk(raw);
     // Keep the rejection handled until this job is awaited in order.
     job.catch(() => {});
     this.compressing.push({ digest, size: raw.length, job });

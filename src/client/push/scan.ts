@@ -99,7 +99,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
         }
         onProgress({ phase: 'hash', done: bytesHashed, total: bytesTotal, files: filesHashed });
       },
-      { signal },
+      { signal, sizeHint: f.size },
     );
     filesHashed++;
     chunksOf.set(f.path, chunks);

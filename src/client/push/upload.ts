@@ -107,7 +107,7 @@ async function packNeeded(
         if (!needed.delete(digest)) return;
         await uploader.add(digest, Buffer.from(raw));
       },
-      { signal: o.signal },
+      { signal: o.signal, sizeHint: f.size },
     );
     const lost = f.chunks.find((c) => needed.has(c.digest));
     if (lost) {
