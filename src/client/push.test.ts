@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { loadServerConfig } from '../config.js';
 import { TroveError } from '../errors.js';
 import { type RunningServer, startServer } from '../server/serve.js';
 import { TroveClient } from './api-client.js';
+import { fetchManifest } from './pull/manifest.js';
 import { type PushOptions, push } from './push.js';
 
 let tmp: string;
@@ -118,5 +119,35 @@ describe('push against a real server', () => {
     const r = await push({ client, storage: 'packs', dir, packTargetSize: 1024 * 1024 });
     expect(r.packsUploaded).toBeGreaterThanOrEqual(3);
     expect(r.chunksUploaded).toBe(r.chunks);
+  });
+
+  it('records the exec bit and symlinks, honours --ignore, and counts requests', async () => {
+    const dir = join(tmp, 'tree5');
+    await writeTree(dir, { 'run.sh': '#!/bin/sh\n', 'skip/me': 'x', 'keep.txt': 'k' });
+    await chmod(join(dir, 'run.sh'), 0o755);
+    await symlink('keep.txt', join(dir, 'ln'));
+    const r = await push({ client, storage: 'modes', dir, ignore: ['skip/'] });
+    expect(r.files).toBe(2);
+    const detail = await client.getVersion('modes', r.version);
+    const { entries } = await fetchManifest(client, detail);
+    expect(entries.map((e) => e.path)).toEqual(['keep.txt', 'ln', 'run.sh']);
+    expect(entries.find((e) => e.path === 'run.sh')).toMatchObject({ executable: true });
+    expect(entries.find((e) => e.path === 'ln')).toMatchObject({ target: 'keep.txt' });
+    // getStorage, startUpload, missing, presign, PUT pack, PUT manifest, commit (maybe repeated).
+    expect(r.requests).toBeGreaterThanOrEqual(7);
+    expect(r.requests).toBeLessThanOrEqual(10);
+  });
+
+  it('stops on abort and leaves head alone', async () => {
+    const dir = join(tmp, 'tree6');
+    await writeTree(dir, { a: randomBytes(1000) });
+    const controller = new AbortController();
+    controller.abort();
+    const err = await push({ client, storage: 'aborted', dir, signal: controller.signal }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as Error).name).toBe('AbortError');
+    const missing = await client.getStorage('aborted').catch((e: unknown) => e);
+    expect((missing as TroveError).code).toBe('storage_not_found');
   });
 });
