@@ -1,4 +1,4 @@
-import { closeSync, constants, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { sha256Hex } from '../../core/digest.js';
 import type { Digest, FileEntry, ManifestEntry } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
@@ -44,8 +44,9 @@ export interface PacksBuildResult {
 
 /**
  * Builds a version's tree from chunks: the skeleton first (dirs, symlinks,
- * files pre-sized to their length), then every chunk written at each offset
- * where the manifest places it. A chunk present in the old tree is copied
+ * empty files), then every chunk written at each offset where the manifest
+ * places it (a file is created by its first write; positional writes fill
+ * it in whatever order chunks arrive). A chunk present in the old tree is copied
  * from there after re-hashing; the rest are downloaded and verified. A chunk
  * used many times is written to every place as it arrives, so nothing is
  * spilled or held back: memory is the placement table (proportional to the
@@ -62,12 +63,8 @@ export async function buildFromPacks(options: PacksBuildOptions): Promise<PacksB
     if (e.type === 'dir') tree.dir(e.path);
     else if (e.type === 'symlink') tree.symlink(e.path, e.target);
     else {
-      const fd = tree.openFile(e.path, e.executable);
-      try {
-        if (e.size > 0) ftruncateSync(fd, e.size);
-      } finally {
-        closeSync(fd);
-      }
+      // Non-empty files are created by their first chunk write: one open per small file.
+      if (e.size === 0) closeSync(tree.openFile(e.path, e.executable));
       const index = files.push(e) - 1;
       let offset = 0;
       for (const c of e.chunks) {
@@ -154,6 +151,7 @@ class PlacementWriter {
   /** Digests already written everywhere they belong. */
   readonly done = new Set<Digest>();
   private readonly fds = new Map<number, number>();
+  private readonly created: Uint8Array;
 
   constructor(
     private readonly tree: SafeTree,
@@ -161,7 +159,9 @@ class PlacementWriter {
     private readonly places: ReadonlyMap<Digest, number[]>,
     private readonly sizes: ReadonlyMap<Digest, number>,
     private readonly onWritten: ((n: number) => void) | undefined,
-  ) {}
+  ) {
+    this.created = new Uint8Array(files.length);
+  }
 
   place(digest: Digest, raw: Buffer): void {
     if (this.done.has(digest)) return;
@@ -174,10 +174,17 @@ class PlacementWriter {
       );
     const list = this.places.get(digest) ?? [];
     for (let i = 0; i < list.length; i += 2) {
-      const fd = this.fd(list[i]!);
+      const index = list[i]!;
+      const single = this.files[index]!.chunks.length === 1;
+      // A single-chunk file is complete after this write: no point caching its fd.
+      const fd = single ? this.create(index) : this.fd(index);
       const offset = list[i + 1]!;
-      let at = 0;
-      while (at < raw.length) at += writeSync(fd, raw, at, raw.length - at, offset + at);
+      try {
+        let at = 0;
+        while (at < raw.length) at += writeSync(fd, raw, at, raw.length - at, offset + at);
+      } finally {
+        if (single) closeSync(fd);
+      }
       this.onWritten?.(raw.length);
     }
     this.done.add(digest);
@@ -196,9 +203,21 @@ class PlacementWriter {
       closeSync(fd);
       this.fds.delete(oldest);
     }
-    const path = this.tree.abs(this.files[index]!.path);
-    const fd = openSync(path, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
+    const fd = this.created[index]
+      ? openSync(
+          this.tree.abs(this.files[index]!.path),
+          constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0),
+        )
+      : this.create(index);
     this.fds.set(index, fd);
+    return fd;
+  }
+
+  /** Creates a file on its first write (through SafeTree: exclusive, exact mode). */
+  private create(index: number): number {
+    const f = this.files[index]!;
+    const fd = this.tree.openFile(f.path, f.executable);
+    this.created[index] = 1;
     return fd;
   }
 }
