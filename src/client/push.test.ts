@@ -150,4 +150,15 @@ describe('push against a real server', () => {
     const missing = await client.getStorage('aborted').catch((e: unknown) => e);
     expect((missing as TroveError).code).toBe('storage_not_found');
   });
+
+  it('asks about more than 10k digests in several batches', async () => {
+    const dir = join(tmp, 'tree7');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 10_050; i++) files[`d${i % 50}/f${i}`] = `file ${i}`;
+    await writeTree(dir, files);
+    const r = await push({ client, storage: 'batches', dir });
+    expect(r.files).toBe(10_050);
+    expect(r.chunks).toBe(10_050);
+    expect(r.chunksUploaded).toBe(10_050);
+  });
 });

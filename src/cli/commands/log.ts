@@ -49,8 +49,10 @@ export const logCommand = defineCommand<LogResult>({
           plural(v.files, 'file'),
           formatBytes(v.size),
           archiveStatus(v.archives),
-          v.message,
-        ].join('  '),
+          v.message.split('\n')[0] ?? '',
+        ]
+          .join('  ')
+          .trimEnd(),
       )
       .join('\n');
   },

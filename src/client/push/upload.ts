@@ -2,9 +2,13 @@ import { LIMITS } from '../../api/schemas.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import { PackUploader } from './packer.js';
+import { mapLimit } from './pool.js';
 import type { PushProgress } from './progress.js';
 import { readChunks } from './read-chunks.js';
 import type { ScannedFile } from './scan.js';
+
+/** Missing-chunk queries in flight (each carries up to 10k digests). */
+const MISSING_CONCURRENCY = 3;
 
 /** Options of uploadMissing. */
 export interface UploadOptions {
@@ -52,11 +56,14 @@ export async function uploadMissing(o: UploadOptions): Promise<UploadStats> {
   for (const f of o.files) for (const c of f.chunks) sizes.set(c.digest, c.size);
   const ask = [...sizes.keys()].filter((d) => !o.known.has(d));
   const needed = new Set<string>();
+  const batches: string[][] = [];
   for (let i = 0; i < ask.length; i += LIMITS.maxDigestsPerRequest) {
-    o.signal?.throwIfAborted();
-    const batch = ask.slice(i, i + LIMITS.maxDigestsPerRequest);
-    for (const d of await o.client.missingChunks(o.session, batch)) needed.add(d);
+    batches.push(ask.slice(i, i + LIMITS.maxDigestsPerRequest));
   }
+  await mapLimit(batches, MISSING_CONCURRENCY, async (batch) => {
+    o.signal?.throwIfAborted();
+    for (const d of await o.client.missingChunks(o.session, batch)) needed.add(d);
+  });
   let total = 0;
   for (const d of needed) total += sizes.get(d) ?? 0;
   let done = 0;
