@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -203,6 +205,41 @@ describe('pull through a real server', () => {
     const r = await pull({ client, storage: 'gone', target, format: 'tar.gz' });
     expect(r.source).toBe('packs');
     expect(snapshot(target)).toEqual(snapshot(src));
+  });
+
+  it('an aborted pull leaves the target and its parent as they were', async () => {
+    const target = join(base, 'abort');
+    mkdirSync(target);
+    writeFileSync(join(target, 'keep'), 'mine');
+    const stop = new AbortController();
+    const err = await pull({
+      client,
+      storage: 'sample',
+      target,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.phase === 'packs') stop.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    expect(readdirSync(target)).toEqual(['keep']);
+    expect(readdirSync(base).filter((n) => n.includes('.trove-'))).toEqual([]);
+  });
+
+  it('restores the tree a crashed pull left beside the target, then pulls over it', async () => {
+    const target = join(base, 'crashed');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const src = join(base, 'src-sample');
+    // The previous tree, moved aside by a pull that died before its second rename.
+    cpSync(src, join(base, `.crashed.trove-old-${dead}-0a1b2c`), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
+    const r = await pull({ client, storage: 'sample', target });
+    expect(r.source).toBe('packs');
+    expect(r.chunksFetched).toBe(0);
+    expect(snapshot(target)).toEqual(snapshot(src));
+    expect(readdirSync(base).filter((n) => n.includes('.trove-'))).toEqual([]);
   });
 
   it('refuses a target that is a file or a symlink', async () => {
