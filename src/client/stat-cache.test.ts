@@ -137,6 +137,33 @@ describe('StatCache', () => {
     expect(ms).toBeLessThan(3000);
   });
 
+  it('skips writing when nothing changed', async () => {
+    const f: CachedFile = {
+      size: 1,
+      mtimeMs: 1,
+      ctimeMs: 1,
+      ino: 1,
+      executable: false,
+      chunks: [],
+    };
+    const c = await StatCache.open(opts(join(tmp, 'r')));
+    await c.save();
+    await expect(stat(c.file)).rejects.toThrow();
+    c.set('a', f);
+    c.syncedVersion = 'v';
+    await c.save();
+    const first = await stat(c.file);
+    const c2 = await StatCache.open(opts(join(tmp, 'r')));
+    c2.syncedVersion = 'v';
+    c2.lookup('a', f);
+    c2.retainOnly(new Set(['a']));
+    await c2.save();
+    expect((await stat(c2.file)).mtimeMs).toBe(first.mtimeMs);
+    c2.syncedVersion = 'w';
+    await c2.save();
+    expect((await StatCache.open(opts(join(tmp, 'r')))).syncedVersion).toBe('w');
+  });
+
   it('defaultCacheDir honours TROVE_CACHE_DIR then XDG_CACHE_HOME', () => {
     expect(defaultCacheDir({ TROVE_CACHE_DIR: '/a/b' })).toBe('/a/b');
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x' })).toBe('/x/trove');
