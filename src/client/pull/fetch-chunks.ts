@@ -5,6 +5,7 @@ import { sha256Hex } from '../../core/digest.js';
 import type { ChunkCodec, Digest } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
+import { Slicer } from './slicer.js';
 
 /** Options of fetchChunks. */
 export interface FetchChunksOptions {
@@ -150,35 +151,6 @@ function decompress(codec: ChunkCodec, stored: Buffer, rawSize: number, digest: 
   if (raw.length !== rawSize || actual !== digest)
     throw new TroveError('digest_mismatch', `chunk ${digest} hashes to ${actual}`, { digest });
   return raw;
-}
-
-/** Accumulates a byte stream and hands out [offset, offset+size) slices, dropping what is behind. */
-class Slicer {
-  /** Bytes received so far. */
-  position = 0;
-  private parts: Buffer[] = [];
-  private partsStart = 0;
-
-  add(buf: Buffer): void {
-    if (buf.length === 0) return;
-    this.parts.push(buf);
-    this.position += buf.length;
-  }
-
-  take(offset: number, size: number): Buffer | null {
-    if (this.position < offset + size) return null;
-    // Drop whole parts that end before the slice.
-    while (this.parts.length > 0 && this.partsStart + this.parts[0]!.length <= offset) {
-      this.partsStart += this.parts[0]!.length;
-      this.parts.shift();
-    }
-    const first = this.parts[0]!;
-    const from = offset - this.partsStart;
-    if (from + size <= first.length) return first.subarray(from, from + size);
-    const joined = Buffer.concat(this.parts);
-    this.parts = [joined];
-    return joined.subarray(from, from + size);
-  }
 }
 
 /**
