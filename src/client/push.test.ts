@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { type RunningServer, startServer } from '../server/serve.js';
 import { TroveClient } from './api-client.js';
 import { fetchManifest } from './pull/manifest.js';
 import { type PushOptions, push } from './push.js';
+import { StatCache } from './stat-cache.js';
 
 let tmp: string;
 let server: RunningServer;
@@ -160,5 +161,31 @@ describe('push against a real server', () => {
     expect(r.files).toBe(10_050);
     expect(r.chunks).toBe(10_050);
     expect(r.chunksUploaded).toBe(10_050);
+  });
+
+  it('falls back to asking about every chunk when the stat cache vouched wrongly', async () => {
+    const dir = join(tmp, 'tree8');
+    const cacheDir = join(tmp, 'cache8');
+    await writeTree(dir, { a: 'first file' });
+    const v1 = await push({ client, storage: 'distrust', dir, cacheDir });
+    // A file the server never saw, recorded in the cache as if it belonged to v1.
+    await writeTree(dir, { b: 'never uploaded' });
+    const st = await stat(join(dir, 'b'));
+    const cache = await StatCache.open({
+      cacheDir,
+      root: dir,
+      server: client.baseUrl,
+      storage: 'distrust',
+    });
+    expect(cache.syncedVersion).toBe(v1.version);
+    const digest = createHash('sha256').update('never uploaded').digest('hex');
+    cache.set('b', { ...st, executable: false, chunks: [{ digest, size: st.size }] });
+    await cache.save();
+
+    const v2 = await push({ client, storage: 'distrust', dir, cacheDir });
+    expect(v2.filesHashed).toBe(0);
+    expect(v2.created).toBe(true);
+    expect(v2.chunksUploaded).toBe(1);
+    expect((await client.getStorage('distrust')).head).toBe(v2.version);
   });
 });

@@ -117,7 +117,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
     const parent =
       options.parent !== undefined ? options.parent : await currentHead(client, storage);
     // The parent is committed, so every chunk it references is stored: no need to ask.
-    const known = parent !== null && synced === parent ? syncedDigests : new Set<string>();
+    let known = parent !== null && synced === parent ? syncedDigests : new Set<string>();
     const manifest = encodeManifest(scan.entries);
     const base = {
       version: manifest.id,
@@ -127,58 +127,72 @@ export async function push(options: PushOptions): Promise<PushResult> {
       filesHashed: scan.filesHashed,
       bytesHashed: scan.bytesHashed,
     };
-    const start = await client.startUpload(storage, {
-      version: manifest.id,
-      manifestSize: manifest.bytes.length,
-      parent,
-      onConflict: options.force ? 'force' : 'fail',
-      message: options.message ?? '',
-    });
-    if (start.status === 'exists') {
-      committed = true;
-      await finishCache(cache, scan.files, manifest.id);
-      const unique = new Set(scan.files.flatMap((f) => f.chunks.map((c) => c.digest)));
-      return {
-        ...base,
-        created: false,
-        parent: start.version.parent,
-        chunks: unique.size,
-        chunksUploaded: 0,
-        bytesUploaded: 0,
-        packsUploaded: 0,
-        requests,
-        durationMs: performance.now() - started,
-      };
+    const totals = { chunksUploaded: 0, bytesUploaded: 0, packsUploaded: 0 };
+    for (let attempt = 1; ; attempt++) {
+      const start = await client.startUpload(storage, {
+        version: manifest.id,
+        manifestSize: manifest.bytes.length,
+        parent,
+        onConflict: options.force ? 'force' : 'fail',
+        message: options.message ?? '',
+      });
+      if (start.status === 'exists') {
+        committed = true;
+        await finishCache(cache, scan.files, manifest.id);
+        const unique = new Set(scan.files.flatMap((f) => f.chunks.map((c) => c.digest)));
+        return {
+          ...base,
+          ...totals,
+          created: false,
+          parent: start.version.parent,
+          chunks: unique.size,
+          requests,
+          durationMs: performance.now() - started,
+        };
+      }
+      try {
+        const up = await uploadMissing({
+          client,
+          session: start.session,
+          files: scan.files,
+          retained: scan.retained,
+          known,
+          concurrency: options.concurrency ?? 4,
+          packTargetSize: options.packTargetSize ?? 32 * MIB,
+          compressConcurrency: COMPRESS_CONCURRENCY,
+          onProgress,
+          signal,
+        });
+        totals.chunksUploaded += up.chunksUploaded;
+        totals.bytesUploaded += up.bytesUploaded;
+        totals.packsUploaded += up.packsUploaded;
+        const put = await client.send(start.manifestUpload, { body: () => manifest.bytes, signal });
+        await put.arrayBuffer();
+        totals.bytesUploaded += manifest.bytes.length;
+        const done = await commitLoop(client, start.session, onProgress, signal);
+        committed = true;
+        await finishCache(cache, scan.files, manifest.id);
+        return {
+          ...base,
+          ...totals,
+          created: done.created,
+          parent: done.version.parent,
+          chunks: up.chunks,
+          requests,
+          durationMs: performance.now() - started,
+        };
+      } catch (err) {
+        // The stat cache vouched for chunks the server does not hold (its data
+        // was reset or collected): ask about every chunk this time.
+        const distrust =
+          attempt === 1 &&
+          known.size > 0 &&
+          err instanceof TroveError &&
+          err.code === 'missing_chunks';
+        if (!distrust) throw err;
+        known = new Set<string>();
+      }
     }
-    const up = await uploadMissing({
-      client,
-      session: start.session,
-      files: scan.files,
-      retained: scan.retained,
-      known,
-      concurrency: options.concurrency ?? 4,
-      packTargetSize: options.packTargetSize ?? 32 * MIB,
-      compressConcurrency: COMPRESS_CONCURRENCY,
-      onProgress,
-      signal,
-    });
-    scan.retained.clear();
-    const put = await client.send(start.manifestUpload, { body: () => manifest.bytes, signal });
-    await put.arrayBuffer();
-    const done = await commitLoop(client, start.session, onProgress, signal);
-    committed = true;
-    await finishCache(cache, scan.files, manifest.id);
-    return {
-      ...base,
-      created: done.created,
-      parent: done.version.parent,
-      chunks: up.chunks,
-      chunksUploaded: up.chunksUploaded,
-      bytesUploaded: up.bytesUploaded + manifest.bytes.length,
-      packsUploaded: up.packsUploaded,
-      requests,
-      durationMs: performance.now() - started,
-    };
   } catch (err) {
     if (cache !== null && scanned && !committed) {
       // Keep the hashing work, but promise nothing about what the server holds.
