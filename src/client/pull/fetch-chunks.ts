@@ -43,10 +43,19 @@ const RANGE_ATTEMPTS = 3;
 export async function fetchChunks(options: FetchChunksOptions): Promise<{ chunks: number }> {
   const { client, digests } = options;
   const delivered = new Set<Digest>();
-  for (let i = 0; i < digests.length; i += LIMITS.maxDigestsPerRequest) {
+  const step = LIMITS.maxDigestsPerRequest;
+  const planAt = (i: number) => {
+    const p = client.plan(options.storage, options.version, digests.slice(i, i + step));
+    // Awaited in turn; a failure before then must not go unhandled.
+    p.catch(() => undefined);
+    return p;
+  };
+  let nextPlan = digests.length > 0 ? planAt(0) : null;
+  for (let i = 0; nextPlan !== null; i += step) {
     options.signal?.throwIfAborted();
-    const batch = digests.slice(i, i + LIMITS.maxDigestsPerRequest);
-    const plan = await client.plan(options.storage, options.version, batch);
+    const plan = await nextPlan;
+    // The next plan is asked for while this one's ranges download.
+    nextPlan = i + step < digests.length ? planAt(i + step) : null;
     if (plan.unknown.length > 0)
       throw new TroveError(
         'missing_chunks',

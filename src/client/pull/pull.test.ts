@@ -165,6 +165,22 @@ describe('pull through a real server', () => {
     expect(snapshot(target)).toEqual(snapshot(src));
   });
 
+  it('fetches more chunks than one plan request may name (batches of 10k digests)', async () => {
+    const src = join(base, 'src-many');
+    const spec: SpecEntry[] = [];
+    for (let d = 0; d < 30; d++) {
+      spec.push({ path: `d${d}`, type: 'dir' });
+      for (let f = 0; f < 340; f++)
+        spec.push({ path: `d${d}/${f}`, type: 'file', data: Buffer.from(`file ${d}/${f}\n`) });
+    }
+    writeSpec(src, spec);
+    await push({ client, storage: 'many', dir: src });
+    const target = join(base, 'many');
+    const r = await pull({ client, storage: 'many', target, archive: false });
+    expect(r.chunksFetched).toBe(30 * 340);
+    expect(snapshot(target)).toEqual(snapshot(src));
+  });
+
   it('a tampered archive is refused and the target is left untouched', async () => {
     const src = join(base, 'src-tamper');
     writeSpec(src, sampleSpec());
