@@ -23,6 +23,9 @@ export class SafeTree {
   /** Directories created only because a deeper entry needed them, not (yet) listed themselves. */
   private readonly implicitDirs = new Set<string>();
   private readonly others = new Set<string>();
+  private readonly links = new Set<string>();
+  /** Paths some symlink's '..' steps back over (they must stay real directories) -> that symlink. */
+  private readonly crossed = new Map<string, string>();
 
   /** Uses `root`, an existing empty directory owned by this pull. */
   constructor(root: string) {
@@ -42,13 +45,30 @@ export class SafeTree {
     this.dirs.add(path);
   }
 
-  /** Creates a symlink whose target stays inside the tree (checked lexically). */
+  /**
+   * Creates a symlink whose target stays inside the tree. The lexical check
+   * (isSafeSymlink) assumes every component a '..' steps back over is a real
+   * directory; a symlink there would move the walk (`a -> .` makes `a/..`
+   * the root's parent). So every such component is recorded and may never
+   * be a symlink, whichever of the two entries comes first.
+   */
   symlink(path: string, target: string): void {
     if (!isSafeSymlink(path, target))
       throw unsafe(path, `symlink target ${JSON.stringify(target)} escapes the tree`);
+    if (this.crossed.has(path))
+      throw unsafe(path, `a symlink here would redirect ${JSON.stringify(this.crossed.get(path))}`);
+    const crossed = crossedBy(path, target);
+    for (const c of crossed)
+      if (this.links.has(c))
+        throw unsafe(
+          path,
+          `symlink target ${JSON.stringify(target)} steps back over symlink ${JSON.stringify(c)}`,
+        );
     this.claim(path);
     symlinkSync(target, join(this.root, path));
     this.others.add(path);
+    this.links.add(path);
+    for (const c of crossed) if (!this.crossed.has(c)) this.crossed.set(c, path);
   }
 
   /** Creates an empty regular file with the given exec bit and returns its open fd. */
@@ -90,6 +110,20 @@ export class SafeTree {
     this.dirs.add(path);
     this.implicitDirs.add(path);
   }
+}
+
+/** The paths a symlink target's '..' segments step back over, resolved lexically from the link. */
+function crossedBy(linkPath: string, target: string): string[] {
+  const stack = linkPath.split('/').slice(0, -1);
+  const out: string[] = [];
+  for (const seg of target.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      out.push(stack.join('/'));
+      stack.pop();
+    } else stack.push(seg);
+  }
+  return out;
 }
 
 /** The error for a path that would leave the tree or is otherwise refused. */
