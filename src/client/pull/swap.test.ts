@@ -54,6 +54,15 @@ describe('swap', () => {
     }
   });
 
+  it('refuses to swap over a target that was filled meanwhile', async () => {
+    const target = join(base, 'ws');
+    const temp = await makeTempDir(target);
+    tree(temp, { new: 'y' });
+    tree(target, { theirs: 'z' });
+    await expect(swapIn(temp, target, 'absent')).rejects.toMatchObject({ code: 'target_conflict' });
+    expect(readdirSync(target)).toEqual(['theirs']);
+  });
+
   it('rolls back when the second rename fails', async () => {
     const target = join(base, 'ws');
     tree(target, { keep: 'old content' });

@@ -110,7 +110,21 @@ export async function recoverTarget(
 export async function swapIn(temp: string, target: string, state: TargetState): Promise<void> {
   const abs = resolve(target);
   if (state !== 'nonempty') {
-    await rename(temp, abs);
+    try {
+      await rename(temp, abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Someone filled or replaced the target while we were building (another pull?).
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR')
+        throw new TroveError(
+          'target_conflict',
+          `${abs} changed during the pull; nothing was replaced`,
+          {
+            target: abs,
+          },
+        );
+      throw err;
+    }
     return;
   }
   const old = siblingPath(abs, 'old');
