@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   missing_upload: { status: 422, exit: 5 },
   /** The request body is larger than allowed. */
   payload_too_large: { status: 413, exit: 2 },
+  /** No API route matches the method and path. */
+  route_not_found: { status: 404, exit: 3 },
   /** The storage does not exist. */
   storage_not_found: { status: 404, exit: 3 },
   /** The version (or version prefix) does not exist in the storage. */

@@ -15,13 +15,10 @@ export function errorResponse(err: unknown, c: Context): Response {
   return c.json(new TroveError('internal', 'internal server error').toJSON(), 500);
 }
 
-/**
- * Unknown routes: invalid_request like any other malformed request, so the
- * status still comes from the code alone (there is no route-level 404 code).
- */
+/** Unknown routes get their own code, so a client can tell a typo from a missing storage. */
 export function notFoundResponse(c: Context): Response {
   return errorResponse(
-    new TroveError('invalid_request', `no route ${c.req.method} ${c.req.path}`),
+    new TroveError('route_not_found', `no route ${c.req.method} ${c.req.path}`),
     c,
   );
 }

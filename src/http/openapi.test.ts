@@ -54,7 +54,7 @@ describe('service endpoints', () => {
 
   it('answers unknown routes with the error body', async () => {
     const res = await call(h.app, 'GET', '/v1/nothing');
-    expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe('invalid_request');
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe('route_not_found');
   });
 });
