@@ -1,6 +1,6 @@
 import type { CommitResponse } from '../api/schemas.js';
 import { TroveError } from '../errors.js';
-import type { SessionRecord } from '../ports/metadata-store.js';
+import type { CommitOutcome, SessionRecord } from '../ports/metadata-store.js';
 import { checkManifest, readManifestHeader } from './commit-manifest.js';
 import type { ServiceDeps } from './deps.js';
 import { enqueueMaterialize } from './materialize-jobs.js';
@@ -64,21 +64,7 @@ export class CommitService {
       bytesUploaded,
     });
     await enqueueMaterialize(this.deps, tenant, outcome.versionId);
-    const version = await this.versions.summaryOf(
-      tenant,
-      outcome.storage,
-      outcome.versionId,
-      outcome.seq,
-    );
-    return {
-      status: 200,
-      body: {
-        status: 'committed',
-        version,
-        created: outcome.created,
-        previousHead: outcome.previousHead,
-      },
-    };
+    return this.answer(tenant, outcome);
   }
 
   /** Verifies pending packs in id order; true when none is left pending. */
@@ -155,6 +141,11 @@ export class CommitService {
   private async committed(tenant: string, session: SessionRecord): Promise<CommitResult> {
     const outcome = session.outcome;
     if (!outcome) throw new TroveError('internal', 'committed session without outcome');
+    return this.answer(tenant, outcome);
+  }
+
+  /** The 200 answer for a commit outcome: the same for the first call and every repeat. */
+  private async answer(tenant: string, outcome: CommitOutcome): Promise<CommitResult> {
     const version = await this.versions.summaryOf(
       tenant,
       outcome.storage,
