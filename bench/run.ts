@@ -1,9 +1,17 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baselinePull, baselinePush, localExtract } from './baseline.js';
 import { cleanupScratch, hasGnuTime } from './proc.js';
-import { type RunSample, type StepSample, summarize } from './report.js';
+import { type Machine, type RunSample, type StepSample, summarize } from './report.js';
 import { type ServerHandle, startBlobServer, startTrove } from './servers.js';
 import { fmtBytes, fmtMs } from './stats.js';
 import { treeHash } from './tree-hash.js';
@@ -206,7 +214,19 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
   }
 }
 
+/** `run.js --report`: re-renders the table from results.json (e.g. after changing the report). */
+function rerender(): void {
+  const saved = JSON.parse(readFileSync(join(CACHE, 'results.json'), 'utf8')) as {
+    config: Record<string, unknown>;
+    machine: Machine;
+    samples: { steps: StepSample[]; runs: RunSample[] };
+  };
+  const summary = summarize(saved.samples.steps, saved.samples.runs, saved.config, saved.machine);
+  process.stdout.write(`${summary.markdown}\n`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--report')) return rerender();
   if (
     process.env.TROVE_BENCH_BIN === undefined &&
     !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))
