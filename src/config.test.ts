@@ -19,7 +19,7 @@ describe('loadServerConfig', () => {
       host: '127.0.0.1',
       port: 7070,
       worker: true,
-      archiveFormats: ['tar.gz'],
+      archiveFormats: ['tar.zst'],
       sessionTtlSeconds: 86400,
       urlTtlSeconds: 3600,
       commitBudgetBytes: 256 * 1024 * 1024,

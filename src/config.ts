@@ -45,7 +45,7 @@ export type ServiceConfig = Pick<
 
 /** Defaults shared by loadServerConfig and tests. */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
-  archiveFormats: ['tar.gz'],
+  archiveFormats: ['tar.zst'],
   sessionTtlSeconds: 24 * 3600,
   urlTtlSeconds: 3600,
   commitBudgetBytes: 256 * 1024 * 1024,
@@ -85,7 +85,7 @@ const SETTINGS = {
   host: { flag: 'host', env: 'TROVE_HOST', schema: z.string().min(1), fallback: '127.0.0.1' },
   port: { flag: 'port', env: 'TROVE_PORT', schema: intSchema(0, 65535), fallback: 7070 },
   worker: { flag: 'worker', env: 'TROVE_WORKER', schema: boolSchema, fallback: true },
-  archiveFormats: { env: 'TROVE_ARCHIVE_FORMATS', schema: formatsSchema, fallback: 'tar.gz' },
+  archiveFormats: { env: 'TROVE_ARCHIVE_FORMATS', schema: formatsSchema, fallback: 'tar.zst' },
   sessionTtlSeconds: {
     env: 'TROVE_SESSION_TTL_SECONDS',
     schema: intSchema(60, 30 * 24 * 3600),

@@ -64,7 +64,7 @@ describe('push through the HTTP API', () => {
     versionDetailSchema.parse(detail.json);
     expect(detail.json).toMatchObject({ id: tree.id, head: tree.id, files: 4 });
     expect(detail.json.archives).toEqual([
-      { format: 'tar.gz', state: 'pending', size: null, sha256: null },
+      { format: 'tar.zst', state: 'pending', size: null, sha256: null },
     ]);
     const manifest = await sendPresigned(h.app, detail.json.manifest);
     expect(Buffer.from(await manifest.arrayBuffer()).equals(tree.manifest)).toBe(true);
