@@ -81,8 +81,11 @@ export function parentPath(path: string): string | null {
  * False for an absolute target, an empty one, or one that, resolved lexically
  * against the link's directory, leaves the tree root at any step. Checking
  * every step (not just the end) also refuses `../root/x` style detours that
- * only look harmless after normalisation. It is lexical: the extractor must
- * also never follow a symlink it has created while writing other entries.
+ * only look harmless after normalisation. It is lexical, so it is necessary
+ * but NOT sufficient on its own: a chain such as `a -> .` then `c -> a/..`
+ * passes here yet escapes, because `a/..` steps back over a symlink. Callers
+ * that create links must also refuse a `..` that crosses a symlink they made
+ * (see SafeTree in src/client/pull/safe-tree.ts) and never follow one.
  */
 export function isSafeSymlink(linkPath: string, target: string): boolean {
   if (target.length === 0 || target.startsWith('/') || target.includes('\0')) return false;
