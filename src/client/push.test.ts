@@ -139,6 +139,17 @@ describe('push against a real server', () => {
     expect(r.requests).toBeLessThanOrEqual(10);
   });
 
+  it('refuses a symlink that leaves the tree (pull could never restore it) unless ignored', async () => {
+    const dir = join(tmp, 'tree-escape');
+    await writeTree(dir, { 'a.txt': 'a' });
+    await symlink('/etc/passwd', join(dir, 'abs'));
+    const err = await push({ client, storage: 'escape', dir }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unsafe_path', details: { path: 'abs' } });
+    await expect(client.getStorage('escape')).rejects.toMatchObject({ code: 'storage_not_found' });
+    const r = await push({ client, storage: 'escape', dir, ignore: ['abs'] });
+    expect(r.files).toBe(1);
+  });
+
   it('stops on abort and leaves head alone', async () => {
     const dir = join(tmp, 'tree6');
     await writeTree(dir, { a: randomBytes(1000) });

@@ -1,4 +1,6 @@
+import { isSafeSymlink } from '../../core/paths.js';
 import type { ChunkRef, ManifestEntry } from '../../core/types.js';
+import { TroveError } from '../../errors.js';
 import type { StatCache } from '../stat-cache.js';
 import { type WalkFile, walk } from '../walk.js';
 import { mapLimit } from './pool.js';
@@ -66,9 +68,18 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
   })) {
     signal?.throwIfAborted();
     if (e.type === 'dir') entries.push({ path: e.path, type: 'dir' });
-    else if (e.type === 'symlink')
+    else if (e.type === 'symlink') {
+      // Pull refuses links that leave the tree (invariant 8), so pushing one would
+      // store a version nobody can restore: refuse it here, where it can be fixed.
+      if (!isSafeSymlink(e.path, e.target)) {
+        throw new TroveError(
+          'unsafe_path',
+          `symlink ${JSON.stringify(e.path)} -> ${JSON.stringify(e.target)} points outside the tree; trove cannot restore it. Add it to .troveignore (or --ignore) or make it relative and inside the tree`,
+          { path: e.path, target: e.target },
+        );
+      }
       entries.push({ path: e.path, type: 'symlink', target: e.target });
-    else {
+    } else {
       walked.push(e);
       entries.push({ path: e.path, type: 'file', executable: e.executable, size: 0, chunks: [] });
       const hit = cache?.lookup(e.path, e);
