@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { createZstdDecompressStream } from '../src/core/zstd-stream.js';
 import { archiveCompressor } from '../src/services/materialize.js';
+import { readBenchEnv } from './env.js';
 import { median } from './stats.js';
 import { generateWorkspace } from './workload.js';
 
@@ -20,7 +21,7 @@ import { generateWorkspace } from './workload.js';
  */
 
 const CACHE = join(import.meta.dirname, '..', '..', 'bench', '.cache', 'formats');
-const RUNS = Number(process.env.TROVE_BENCH_RUNS ?? 3);
+const { runs: RUNS, scale: SCALE } = readBenchEnv();
 
 async function timeThrough(
   input: Buffer,
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const ws = join(CACHE, 'ws');
   if (!existsSync(ws)) {
     mkdirSync(CACHE, { recursive: true });
-    generateWorkspace(ws, { scale: Number(process.env.TROVE_BENCH_SCALE ?? 1) });
+    generateWorkspace(ws, { scale: SCALE });
   }
   const tarPath = join(CACHE, 'ws.tar');
   execFileSync('tar', ['-cf', tarPath, '-C', ws, '.']);

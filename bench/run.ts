@@ -10,6 +10,7 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baselinePull, baselinePush, localExtract } from './baseline.js';
+import { readBenchEnv } from './env.js';
 import { cleanupScratch, hasGnuTime } from './proc.js';
 import { type Machine, type RunSample, type StepSample, summarize } from './report.js';
 import { type ServerHandle, startBlobServer, startTrove } from './servers.js';
@@ -30,27 +31,21 @@ import { applyStep, generateWorkspace } from './workload.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
 // TROVE_BENCH_BIN benches another build of the CLI (e.g. an installed release).
-const BIN = process.env.TROVE_BENCH_BIN ?? join(ROOT, 'bin', 'trove.js');
+const benchEnv = readBenchEnv();
+const BIN = benchEnv.bin ?? join(ROOT, 'bin', 'trove.js');
 const STORAGE = 'bench-ws';
 
 // Archive format trove materializes and pulls; the baseline stays tar.gz (the issue's baseline).
-const FORMAT = process.env.TROVE_BENCH_FORMAT === 'tar.zst' ? 'tar.zst' : 'tar.gz';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
-  return n;
-}
+const FORMAT = benchEnv.format;
 
 const config = {
-  scale: envNumber('TROVE_BENCH_SCALE', 1),
-  steps: Math.round(envNumber('TROVE_BENCH_STEPS', 5)),
-  runs: Math.round(envNumber('TROVE_BENCH_RUNS', 3)),
+  scale: benchEnv.scale,
+  steps: benchEnv.steps,
+  runs: benchEnv.runs,
   format: FORMAT,
   gnuTime: hasGnuTime,
 };
-const keep = process.env.TROVE_BENCH_KEEP === '1';
+const keep = benchEnv.keep;
 const say = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
 function dirBytes(dir: string): number {
@@ -227,10 +222,7 @@ function rerender(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--report')) return rerender();
-  if (
-    process.env.TROVE_BENCH_BIN === undefined &&
-    !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))
-  ) {
+  if (benchEnv.bin === undefined && !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
     throw new Error('dist/src/cli/main.js missing: run `npm run build` (npm run bench does)');
   }
   mkdirSync(CACHE, { recursive: true });
