@@ -1,0 +1,70 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TroveClient } from './api-client.js';
+
+interface Seen {
+  method: string;
+  headers: IncomingMessage['headers'];
+  bytes: number;
+}
+
+describe('TroveClient.send (presigned requests)', () => {
+  let server: Server;
+  let base = '';
+  const seen: Seen[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (d: Buffer) => {
+        bytes += d.length;
+      });
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', headers: req.headers, bytes });
+        if (req.url === '/exists') res.writeHead(412).end('PreconditionFailed');
+        else if (req.url === '/denied') res.writeHead(403).end('AccessDenied');
+        else res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const client = () => new TroveClient({ baseUrl: base, retries: 1 });
+  const body = Buffer.alloc(1234, 7);
+
+  it('treats 412 on a conditional PUT as "already stored"', async () => {
+    const res = await client().send(
+      { method: 'PUT', url: `${base}/exists`, headers: { 'if-none-match': '*' } },
+      { body: () => body },
+    );
+    expect(res.status).toBe(200);
+    expect(seen.at(-1)?.headers['if-none-match']).toBe('*');
+  });
+
+  it('does not treat 412 on a GET, or 403 on a PUT, as success', async () => {
+    await expect(
+      client().send({ method: 'GET', url: `${base}/exists`, headers: {} }),
+    ).rejects.toThrow(/412/);
+    await expect(
+      client().send({ method: 'PUT', url: `${base}/denied`, headers: {} }, { body: () => body }),
+    ).rejects.toThrow(/403/);
+  });
+
+  it('sends the body length itself, even when the signed headers list content-length', async () => {
+    await client().send(
+      {
+        method: 'PUT',
+        url: `${base}/ok`,
+        headers: { 'content-length': String(body.length), 'x-amz-checksum-sha256': 'abc=' },
+      },
+      { body: () => body },
+    );
+    const last = seen.at(-1);
+    expect(last?.headers['content-length']).toBe(String(body.length));
+    expect(last?.headers['x-amz-checksum-sha256']).toBe('abc=');
+    expect(last?.bytes).toBe(body.length);
+  });
+});
