@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateSecret, loadServerConfig } from './config.js';
+import { loadOrCreateSecret, loadServerConfig, redactUrl } from './config.js';
+import { SETTINGS } from './config-settings.js';
 import { TroveError } from './errors.js';
 
 const dirs: string[] = [];
@@ -60,6 +61,93 @@ describe('loadServerConfig', () => {
     expect(bad({}, { TROVE_PORT: '70000' })).toContain('TROVE_PORT');
     expect(bad({}, { TROVE_ARCHIVE_FORMATS: 'zip' })).toContain('TROVE_ARCHIVE_FORMATS');
     expect(bad({}, { TROVE_COMMIT_BUDGET_BYTES: '-1' })).toContain('TROVE_COMMIT_BUDGET_BYTES');
+  });
+});
+
+describe('loadServerConfig: production backends', () => {
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+      return 'ok';
+    } catch (err) {
+      return err instanceof TroveError ? `${err.code}: ${err.message}` : String(err);
+    }
+  };
+
+  it('defaults to the embedded backends', () => {
+    const c = loadServerConfig({}, {});
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.s3).toBeUndefined();
+    expect(c).toMatchObject({ databasePoolSize: 10, workerConcurrency: 1, logFormat: 'auto' });
+  });
+
+  it('reads PostgreSQL and S3 settings', () => {
+    const c = loadServerConfig(
+      { 'database-url': 'postgres://u:pw@db:5432/trove' },
+      {
+        TROVE_S3_BUCKET: 'trove-prod',
+        TROVE_S3_ENDPOINT: 'http://127.0.0.1:9000',
+        TROVE_S3_FORCE_PATH_STYLE: 'true',
+        TROVE_S3_ACCESS_KEY_ID: 'AK',
+        TROVE_S3_SECRET_ACCESS_KEY: 'SK',
+        TROVE_S3_PREFIX: 'envs/prod',
+        TROVE_DATABASE_POOL_SIZE: '25',
+      },
+    );
+    expect(c.databaseUrl).toBe('postgres://u:pw@db:5432/trove');
+    expect(c.databasePoolSize).toBe(25);
+    expect(c.s3).toEqual({
+      bucket: 'trove-prod',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      prefix: 'envs/prod',
+      credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+      partSizeBytes: 16 * 1024 * 1024,
+    });
+  });
+
+  it('uses the AWS default credential chain when no keys are given', () => {
+    expect(loadServerConfig({}, { TROVE_S3_BUCKET: 'b-1' }).s3?.credentials).toBeUndefined();
+  });
+
+  it('rejects malformed or incomplete backend settings without echoing secrets', () => {
+    const dbBad = codeOf(() =>
+      loadServerConfig({}, { TROVE_DATABASE_URL: 'mysql://u:hunter2@x/db' }),
+    );
+    expect(dbBad).toMatch(/^invalid_config: invalid TROVE_DATABASE_URL/);
+    expect(dbBad).not.toContain('hunter2');
+    expect(codeOf(() => loadServerConfig({}, { TROVE_S3_BUCKET: 'Bad_Bucket' }))).toMatch(
+      /TROVE_S3_BUCKET/,
+    );
+    expect(
+      codeOf(() => loadServerConfig({}, { TROVE_S3_BUCKET: 'b-1', TROVE_S3_ACCESS_KEY_ID: 'AK' })),
+    ).toMatch(/set together/);
+    expect(
+      codeOf(() => loadServerConfig({}, { TROVE_S3_ENDPOINT: 'http://127.0.0.1:9000' })),
+    ).toMatch(/TROVE_S3_BUCKET is not/);
+    expect(
+      codeOf(() =>
+        loadServerConfig({}, { TROVE_S3_BUCKET: 'b-1', TROVE_S3_ENDPOINT: 'minio:9000' }),
+      ),
+    ).toMatch(/TROVE_S3_ENDPOINT/);
+    expect(codeOf(() => loadServerConfig({}, { TROVE_LOG_LEVEL: 'loud' }))).toMatch(
+      /TROVE_LOG_LEVEL/,
+    );
+  });
+
+  it('redacts passwords from URLs it prints', () => {
+    expect(redactUrl('postgres://u:hunter2@db/trove')).toBe('postgres://u:***@db/trove');
+    expect(redactUrl('postgres://db/trove')).toBe('postgres://db/trove');
+  });
+
+  it('documents every setting in docs/configuration.md', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../docs/configuration.md'), 'utf8');
+    for (const setting of Object.values(SETTINGS) as { env?: string; flag?: string }[]) {
+      if (setting.env) expect(doc, setting.env).toContain(`\`${setting.env}\``);
+      // A boolean flag is documented by its negation (--no-worker).
+      if (setting.flag) expect(doc, setting.flag).toMatch(new RegExp(`--(no-)?${setting.flag}\\b`));
+    }
   });
 });
 

@@ -1,14 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { SERVICE_DEFAULTS, SETTINGS, type Setting, type SettingName } from './config-settings.js';
 import type { ArchiveFormat } from './core/types.js';
 import { TroveError } from './errors.js';
 
+/** Where archives, packs and manifests live when they go to S3 (or a compatible store). */
+export interface S3Config {
+  /** Bucket name. */
+  bucket: string;
+  /** Region used for signing. */
+  region: string;
+  /** Custom endpoint (MinIO, R2, ...); undefined means AWS. */
+  endpoint: string | undefined;
+  /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need. */
+  forcePathStyle: boolean;
+  /** Key prefix inside the bucket, without trailing slash. */
+  prefix: string | undefined;
+  /** Static credentials; undefined uses the AWS SDK's default chain (env, profile, IAM role). */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+  /** Multipart part size for archive uploads. */
+  partSizeBytes: number;
+}
+
 /**
  * The server configuration, read and validated once from flags and the
- * environment. Nothing else in the codebase reads process.env for server
- * settings: everything flows from the object this module returns.
+ * environment (the table is src/config-settings.ts). Nothing else in the
+ * codebase reads process.env for server settings.
  */
 export interface ServerConfig {
   /** Absolute path of the data directory (PGlite database, local blobs, secret). */
@@ -19,11 +38,13 @@ export interface ServerConfig {
   port: number;
   /** Whether this process also runs the materialize worker. */
   worker: boolean;
+  /** Archives a worker process builds at once. */
+  workerConcurrency: number;
   /** Archive formats materialized for every committed version. */
   archiveFormats: ArchiveFormat[];
   /** Lifetime of an upload session (its GC lease). */
   sessionTtlSeconds: number;
-  /** Lifetime of presigned URLs. */
+  /** Lifetime of presigned URLs (pack PUTs, pack and archive GETs). */
   urlTtlSeconds: number;
   /** Pack bytes one commit call verifies before answering 202. */
   commitBudgetBytes: number;
@@ -31,6 +52,18 @@ export interface ServerConfig {
   commitBudgetEntries: number;
   /** The tenant every request acts for until authentication exists. */
   tenant: string;
+  /** PostgreSQL connection URL; undefined runs the embedded PGlite in the data directory. */
+  databaseUrl: string | undefined;
+  /** Connections in this process's PostgreSQL pool. */
+  databasePoolSize: number;
+  /** S3 settings; undefined keeps blobs on local disk in the data directory. */
+  s3: S3Config | undefined;
+  /** How long shutdown waits for in-flight requests and jobs. */
+  shutdownGraceSeconds: number;
+  /** Least severe log level written. */
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Log line format; 'auto' is pretty on a terminal and JSON otherwise. */
+  logFormat: 'json' | 'pretty' | 'auto';
 }
 
 /** The subset of the configuration the services need (tests build it directly). */
@@ -46,114 +79,118 @@ export type ServiceConfig = Pick<
 /** Defaults shared by loadServerConfig and tests. */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   archiveFormats: ['tar.zst'],
-  sessionTtlSeconds: 24 * 3600,
-  urlTtlSeconds: 3600,
-  commitBudgetBytes: 256 * 1024 * 1024,
-  commitBudgetEntries: 500_000,
+  ...SERVICE_DEFAULTS,
 };
 
 type Flags = Record<string, string | boolean | undefined>;
 type Env = Record<string, string | undefined>;
 
-const intSchema = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const boolSchema = z
-  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])])
-  .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
-
-const formatsSchema = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((f) => f.trim())
-      .filter((f) => f !== ''),
-  )
-  .pipe(z.array(z.enum(['tar.gz', 'tar.zst'])).min(1))
-  .transform((list) => [...new Set(list)]);
-
-/** One setting: where it comes from and how it is validated. */
-interface Setting {
-  flag?: string;
-  env?: string;
-  schema: z.ZodType;
-  fallback: unknown;
+function invalid(message: string, details: Record<string, unknown>): TroveError {
+  return new TroveError('invalid_config', message, details);
 }
 
-const SETTINGS = {
-  dataDir: { flag: 'data', env: 'TROVE_DATA_DIR', schema: z.string().min(1), fallback: './.trove' },
-  host: { flag: 'host', env: 'TROVE_HOST', schema: z.string().min(1), fallback: '127.0.0.1' },
-  port: { flag: 'port', env: 'TROVE_PORT', schema: intSchema(0, 65535), fallback: 7070 },
-  worker: { flag: 'worker', env: 'TROVE_WORKER', schema: boolSchema, fallback: true },
-  archiveFormats: { env: 'TROVE_ARCHIVE_FORMATS', schema: formatsSchema, fallback: 'tar.zst' },
-  sessionTtlSeconds: {
-    env: 'TROVE_SESSION_TTL_SECONDS',
-    schema: intSchema(60, 30 * 24 * 3600),
-    fallback: DEFAULT_SERVICE_CONFIG.sessionTtlSeconds,
-  },
-  urlTtlSeconds: {
-    env: 'TROVE_URL_TTL_SECONDS',
-    schema: intSchema(10, 7 * 24 * 3600),
-    fallback: DEFAULT_SERVICE_CONFIG.urlTtlSeconds,
-  },
-  commitBudgetBytes: {
-    env: 'TROVE_COMMIT_BUDGET_BYTES',
-    schema: intSchema(1, 2 ** 40),
-    fallback: DEFAULT_SERVICE_CONFIG.commitBudgetBytes,
-  },
-  commitBudgetEntries: {
-    env: 'TROVE_COMMIT_BUDGET_ENTRIES',
-    schema: intSchema(1, 100_000_000),
-    fallback: DEFAULT_SERVICE_CONFIG.commitBudgetEntries,
-  },
-  tenant: {
-    env: 'TROVE_TENANT',
-    schema: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-    fallback: 'default',
-  },
-} satisfies Record<keyof ServerConfig, Setting>;
+/** Reads one setting: flag, then environment, then default; validated. */
+function readSetting(name: string, setting: Setting, flags: Flags, env: Env): unknown {
+  let raw: unknown = setting.fallback;
+  let source = 'default';
+  if (setting.flag !== undefined && flags[setting.flag] !== undefined) {
+    raw = flags[setting.flag];
+    source = `--${setting.flag}`;
+  } else if (
+    setting.env !== undefined &&
+    env[setting.env] !== undefined &&
+    env[setting.env] !== ''
+  ) {
+    raw = env[setting.env];
+    source = setting.env;
+  }
+  if (name === 'worker' && flags['no-worker'] === true) {
+    raw = false;
+    source = '--no-worker';
+  }
+  const parsed = setting.schema.safeParse(raw);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => i.message).join('; ');
+    const shown = setting.secret ? '(hidden)' : String(raw);
+    throw invalid(`invalid ${source}=${shown}: ${why}`, { setting: name, source });
+  }
+  return parsed.data;
+}
 
 /**
  * Builds the configuration from CLI flags (without leading dashes; `--no-worker`
  * arrives as `worker: false` or `'no-worker': true`) and the environment.
  * Flags win over the environment. Throws TroveError('invalid_config') naming
- * the flag or variable at fault.
+ * the flag or variable at fault; secrets are never echoed.
  */
 export function loadServerConfig(flags: Flags, env: Env = process.env): ServerConfig {
-  const out: Record<string, unknown> = {};
+  const raw: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting][]) {
-    let raw: unknown;
-    let source = 'default';
-    if (setting.flag !== undefined && flags[setting.flag] !== undefined) {
-      raw = flags[setting.flag];
-      source = `--${setting.flag}`;
-    } else if (
-      setting.env !== undefined &&
-      env[setting.env] !== undefined &&
-      env[setting.env] !== ''
-    ) {
-      raw = env[setting.env];
-      source = setting.env;
-    } else {
-      raw = setting.fallback;
-    }
-    if (name === 'worker' && flags['no-worker'] === true) {
-      raw = false;
-      source = '--no-worker';
-    }
-    const parsed = setting.schema.safeParse(raw);
-    if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => i.message).join('; ');
-      throw new TroveError('invalid_config', `invalid ${source}=${String(raw)}: ${why}`, {
-        setting: name,
-        source,
-      });
-    }
-    out[name] = parsed.data;
+    raw[name] = readSetting(name, setting, flags, env);
   }
-  const config = out as unknown as ServerConfig;
-  config.dataDir = resolve(config.dataDir);
-  return config;
+  const r = raw as { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
+  const keyId = r.s3AccessKeyId;
+  const secretKey = r.s3SecretAccessKey;
+  if ((keyId === undefined) !== (secretKey === undefined)) {
+    throw invalid(
+      'TROVE_S3_ACCESS_KEY_ID and TROVE_S3_SECRET_ACCESS_KEY must be set together (or neither, to use the AWS default credential chain)',
+      { setting: 's3AccessKeyId' },
+    );
+  }
+  const s3Only = ['s3Endpoint', 's3Prefix', 's3AccessKeyId'] as const;
+  if (r.s3Bucket === undefined && s3Only.some((k) => r[k] !== undefined)) {
+    throw invalid('S3 settings are set but TROVE_S3_BUCKET is not; set the bucket to use S3', {
+      setting: 's3Bucket',
+    });
+  }
+  return {
+    dataDir: resolve(r.dataDir),
+    host: r.host,
+    port: r.port,
+    worker: r.worker,
+    workerConcurrency: r.workerConcurrency,
+    archiveFormats: r.archiveFormats,
+    sessionTtlSeconds: r.sessionTtlSeconds,
+    urlTtlSeconds: r.urlTtlSeconds,
+    commitBudgetBytes: r.commitBudgetBytes,
+    commitBudgetEntries: r.commitBudgetEntries,
+    tenant: r.tenant,
+    databaseUrl: r.databaseUrl,
+    databasePoolSize: r.databasePoolSize,
+    s3:
+      r.s3Bucket === undefined
+        ? undefined
+        : {
+            bucket: r.s3Bucket,
+            region: r.s3Region,
+            endpoint: r.s3Endpoint,
+            forcePathStyle: r.s3ForcePathStyle,
+            prefix: r.s3Prefix,
+            credentials:
+              keyId !== undefined && secretKey !== undefined
+                ? {
+                    accessKeyId: keyId,
+                    secretAccessKey: secretKey,
+                    ...(r.s3SessionToken !== undefined ? { sessionToken: r.s3SessionToken } : {}),
+                  }
+                : undefined,
+            partSizeBytes: r.s3PartSizeBytes,
+          },
+    shutdownGraceSeconds: r.shutdownGraceSeconds,
+    logLevel: r.logLevel,
+    logFormat: r.logFormat,
+  };
+}
+
+/** A database URL safe to print: the password replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
 }
 
 /**

@@ -34,10 +34,11 @@ describe('TroveClient.send (presigned requests)', () => {
 
   const client = () => new TroveClient({ baseUrl: base, retries: 1 });
   const body = Buffer.alloc(1234, 7);
+  const expiresAt = new Date(Date.now() + 60_000).toISOString();
 
   it('treats 412 on a conditional PUT as "already stored"', async () => {
     const res = await client().send(
-      { method: 'PUT', url: `${base}/exists`, headers: { 'if-none-match': '*' } },
+      { method: 'PUT', url: `${base}/exists`, headers: { 'if-none-match': '*' }, expiresAt },
       { body: () => body },
     );
     expect(res.status).toBe(200);
@@ -46,10 +47,13 @@ describe('TroveClient.send (presigned requests)', () => {
 
   it('does not treat 412 on a GET, or 403 on a PUT, as success', async () => {
     await expect(
-      client().send({ method: 'GET', url: `${base}/exists`, headers: {} }),
+      client().send({ method: 'GET', url: `${base}/exists`, headers: {}, expiresAt }),
     ).rejects.toThrow(/412/);
     await expect(
-      client().send({ method: 'PUT', url: `${base}/denied`, headers: {} }, { body: () => body }),
+      client().send(
+        { method: 'PUT', url: `${base}/denied`, headers: {}, expiresAt },
+        { body: () => body },
+      ),
     ).rejects.toThrow(/403/);
   });
 
@@ -59,6 +63,7 @@ describe('TroveClient.send (presigned requests)', () => {
         method: 'PUT',
         url: `${base}/ok`,
         headers: { 'content-length': String(body.length), 'x-amz-checksum-sha256': 'abc=' },
+        expiresAt,
       },
       { body: () => body },
     );
