@@ -2,6 +2,10 @@ import { Hono } from 'hono';
 import type { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
 import { localBlobRoutes } from '../adapters/blob/local/routes.js';
 import type { ServiceConfig } from '../config.js';
+import { checkReadiness, READY_TIMEOUT_MS } from '../observability/health.js';
+import { requestObservability } from '../observability/http.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { AppEnv } from './env.js';
 import { errorResponse, notFoundResponse } from './errors.js';
@@ -14,28 +18,53 @@ export interface AppDeps extends ServiceDeps {
   config: ServiceConfig & { tenant?: string };
   /** The local blob store whose signed URLs this app must serve, if any. */
   localBlobs?: LocalBlobStore | undefined;
+  /** Access and error logs (default: warnings and errors as JSON on stderr). */
+  logger?: Logger | undefined;
+  /** Metrics served at /metrics (default: a fresh registry for this app). */
+  metrics?: Metrics | undefined;
+  /** Returns true once graceful shutdown has begun: /readyz then answers 503. */
+  draining?: (() => boolean) | undefined;
+  /** Time each readiness check may take (default 2 s). */
+  readyTimeoutMs?: number | undefined;
 }
 
 /** Builds the HTTP app without listening (tests call `app.request`). */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const tenant = deps.config.tenant ?? 'default';
+  const logger = deps.logger ?? createLogger({ level: 'warn' });
+  const metrics = deps.metrics ?? createMetrics();
+  metrics.trackQueue(deps.queue);
+  // Explicit listeners win; otherwise the services report to this app's metrics.
+  const services: ServiceDeps = { ...deps, events: deps.events ?? metrics };
   app.onError(errorResponse);
   app.notFound(notFoundResponse);
 
+  app.use('*', requestObservability({ logger, metrics }));
   // The one place the tenant is decided; authentication will replace this.
   app.use('*', async (c, next) => {
     c.set('tenant', tenant);
     await next();
   });
 
+  // Liveness: the process answers. Never touches a backend, so a database
+  // outage does not make an orchestrator restart every API process.
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // Readiness: this process can serve traffic now.
+  app.get('/readyz', async (c) => {
+    const ready = await checkReadiness(deps, deps.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    if (!ready.ok && !ready.draining) c.var.log.warn('not ready', { ...ready });
+    return c.json(ready, ready.ok ? 200 : 503);
+  });
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
   let openapi: unknown;
   app.get('/openapi.json', (c) => {
     openapi ??= openApiDocument();
     return c.json(openapi);
   });
-  app.route('/v1', v1Routes(deps));
+  app.route('/v1', v1Routes(services));
   if (deps.localBlobs) app.route('/', localBlobRoutes(deps.localBlobs));
   return app;
 }

@@ -34,6 +34,15 @@ export class CommitService {
 
   /** Advances (or completes) the commit of a session. Idempotent after success. */
   async commit(tenant: string, sessionId: string): Promise<CommitResult> {
+    try {
+      return await this.advance(tenant, sessionId);
+    } catch (err) {
+      this.deps.events?.commitFailed?.(err);
+      throw err;
+    }
+  }
+
+  private async advance(tenant: string, sessionId: string): Promise<CommitResult> {
     const existing = await this.deps.metadata.getSession(tenant, sessionId);
     if (existing?.tenant === tenant && existing.state === 'committed' && existing.outcome) {
       return this.committed(tenant, existing);
@@ -62,6 +71,11 @@ export class CommitService {
       },
       archiveFormats: this.deps.config.archiveFormats,
       bytesUploaded,
+    });
+    this.deps.events?.commitSucceeded?.({
+      created: outcome.created,
+      logicalBytes: check.header.size,
+      uploadedBytes: bytesUploaded,
     });
     await enqueueMaterialize(this.deps, tenant, outcome.versionId);
     return this.answer(tenant, outcome);

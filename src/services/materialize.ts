@@ -3,7 +3,7 @@ import { constants, createGzip } from 'node:zlib';
 import type { ArchiveFormat } from '../core/types.js';
 import { createZstdCompressStream } from '../core/zstd-stream.js';
 import type { JobData } from '../ports/job-queue.js';
-import type { ServiceDeps } from './deps.js';
+import type { MaterializeEvent, ServiceDeps } from './deps.js';
 import { archiveKey } from './keys.js';
 import { DEFAULT_WINDOW, versionTar, type WindowLimits } from './tar-stream.js';
 
@@ -39,19 +39,46 @@ export function archiveCompressor(format: ArchiveFormat, gzipLevel = GZIP_LEVEL)
  * The materialize job (idempotent; a job may run twice): builds the archive
  * of a version in one format, streaming tar → compressor → blob store, and
  * records its size and SHA-256. A failure marks the row failed and rethrows
- * so the queue retries with backoff.
+ * so the queue retries with backoff. Every outcome, with its duration and
+ * size, goes to `deps.events` (metrics, worker logs).
  */
 export async function materializeArchive(
-  deps: Pick<ServiceDeps, 'metadata' | 'blobs'>,
+  deps: Pick<ServiceDeps, 'metadata' | 'blobs' | 'events'>,
   job: JobData,
   limits: WindowLimits = DEFAULT_WINDOW,
 ): Promise<'built' | 'skipped'> {
+  const started = performance.now();
+  const report = (outcome: MaterializeEvent['outcome'], bytes: number, error?: unknown) =>
+    deps.events?.materializeFinished?.({
+      tenant: job.tenant,
+      versionId: job.versionId,
+      format: job.format,
+      outcome,
+      durationSeconds: (performance.now() - started) / 1000,
+      bytes,
+      ...(error !== undefined ? { error } : {}),
+    });
+  try {
+    const result = await buildArchive(deps, job, limits);
+    report(result.outcome, result.bytes);
+    return result.outcome;
+  } catch (err) {
+    report('failed', 0, err);
+    throw err;
+  }
+}
+
+async function buildArchive(
+  deps: Pick<ServiceDeps, 'metadata' | 'blobs'>,
+  job: JobData,
+  limits: WindowLimits,
+): Promise<{ outcome: 'built' | 'skipped'; bytes: number }> {
   const { metadata, blobs } = deps;
   const { tenant, versionId, format } = job;
   const row = (await metadata.listArchives(tenant, versionId)).find((a) => a.format === format);
-  if (!row || row.state === 'ready') return 'skipped';
+  if (!row || row.state === 'ready') return { outcome: 'skipped', bytes: 0 };
   const version = await metadata.getVersion(tenant, versionId);
-  if (!version) return 'skipped';
+  if (!version) return { outcome: 'skipped', bytes: 0 };
   await metadata.updateArchive(tenant, versionId, format, { state: 'building', error: null });
   const tar = Readable.from(versionTar(deps, tenant, versionId, version.createdAt, limits), {
     objectMode: false,
@@ -68,7 +95,7 @@ export async function materializeArchive(
       sha256,
       error: null,
     });
-    return 'built';
+    return { outcome: 'built', bytes: size };
   } catch (err) {
     tar.destroy();
     const message = err instanceof Error ? err.message : String(err);
