@@ -17,7 +17,9 @@ export async function recordVerifiedPackTx(
   // A pack listing a digest twice: the first occurrence is its location.
   const unique = new Map<string, PackedChunk>();
   for (const c of chunks) if (!unique.has(c.digest)) unique.set(c.digest, c);
-  const list = [...unique.values()];
+  // Sorted: concurrent packs sharing chunks then lock index rows in the same
+  // order, so on PostgreSQL they queue behind each other instead of deadlocking.
+  const list = [...unique.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
 
   await lockOpenSession(tx, tenant, sessionId);
   // Re-uploading a condemned pack revives it; GC re-checks state before deleting.
@@ -67,9 +69,14 @@ export async function saveCommitProgressTx(
   referencedPacks: Digest[],
 ): Promise<void> {
   await lockOpenSession(tx, tenant, sessionId, 'UPDATE');
+  // Concurrent commit calls may finish out of order: progress only moves
+  // forward, so a slow caller cannot make the next one redo verified work.
   await tx.query(
-    'UPDATE upload_sessions SET progress = $3::jsonb WHERE tenant_id = $1 AND id = $2',
-    [tenant, sessionId, JSON.stringify(progress)],
+    `UPDATE upload_sessions SET progress = $3::jsonb
+      WHERE tenant_id = $1 AND id = $2
+        AND ((progress->>'manifestValid')::boolean, (progress->>'entriesChecked')::bigint)
+            <= ($4::boolean, $5::bigint)`,
+    [tenant, sessionId, JSON.stringify(progress), progress.manifestValid, progress.entriesChecked],
   );
   if (referencedPacks.length > 0) {
     await tx.query(

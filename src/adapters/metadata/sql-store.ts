@@ -197,11 +197,13 @@ export class SqlMetadataStore implements MetadataStore {
     await this.sql.transaction(async (tx) => {
       await lockOpenSession(tx, tenant, sessionId);
       if (packs.length === 0) return;
+      // Same lock order for concurrent calls declaring overlapping packs (no deadlock).
+      const sorted = [...packs].sort((a, b) => (a.id < b.id ? -1 : 1));
       await tx.query(
         `INSERT INTO session_packs (tenant_id, session_id, pack_id, size)
          SELECT $1, $2, p.id, p.size FROM unnest($3::text[], $4::bigint[]) AS p(id, size)
          ON CONFLICT DO NOTHING`,
-        [tenant, sessionId, packs.map((p) => p.id), packs.map((p) => p.size)],
+        [tenant, sessionId, sorted.map((p) => p.id), sorted.map((p) => p.size)],
       );
     });
   }
@@ -286,11 +288,19 @@ export class SqlMetadataStore implements MetadataStore {
       params.push(patch[key]);
       sets.push(`${column} = $${params.length}`);
     }
-    const r = await this.sql.query(
-      `UPDATE archives SET ${sets.join(', ')}
-        WHERE tenant_id = $1 AND version_id = $2 AND format = $3 RETURNING 1`,
+    // 'ready' is final: a stale worker (re-queued while the first still ran)
+    // must not turn a finished archive back into building or failed.
+    const leavesReady = patch.state !== undefined && patch.state !== 'ready';
+    const r = await this.sql.query<{ found: boolean }>(
+      `WITH u AS (
+         UPDATE archives SET ${sets.join(', ')}
+          WHERE tenant_id = $1 AND version_id = $2 AND format = $3
+            ${leavesReady ? "AND state <> 'ready'" : ''}
+         RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM archives
+         WHERE tenant_id = $1 AND version_id = $2 AND format = $3) AS found`,
       params,
     );
-    return r.rows.length > 0;
+    return r.rows[0]?.found === true;
   }
 }

@@ -1,9 +1,11 @@
-import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobData } from '../../ports/job-queue.js';
-import { openPgliteStore, type PgliteStore } from '../metadata/pglite.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { openPgliteStore } from '../metadata/pglite.js';
+import { openPostgresStore } from '../metadata/postgres.js';
 import { pushVersion } from '../metadata/testing/conformance.js';
-import { PgBossQueue } from './pgboss-queue.js';
+import { acquireTestDatabase } from '../metadata/testing/postgres-server.js';
+import { PgBossQueue, type PgBossQueueOptions } from './pgboss-queue.js';
 import { pgliteExecutor } from './pglite-executor.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,13 +20,47 @@ async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Prom
 
 const job = (versionId: string): JobData => ({ tenant: 't', versionId, format: 'tar.zst' });
 
-describe('PgBossQueue on PGlite', () => {
-  let opened: PgliteStore;
-  let db: PGlite;
+/** A database for the queue, and a metadata store on the same database. */
+interface Backend {
+  /** What PgBossQueue runs its SQL through. */
+  executor: PgBossQueueOptions['executor'];
+  /** Store sharing the database with the queue. */
+  store: MetadataStore;
+  /** Closes the store and removes the database. */
+  close(): Promise<void>;
+}
+
+const backends: [string, () => Promise<Backend>][] = [
+  [
+    'PGlite',
+    async () => {
+      const { db, store } = await openPgliteStore();
+      return { executor: pgliteExecutor(db), store, close: () => store.close() };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const database = await acquireTestDatabase();
+      const { store } = await openPostgresStore({ connectionString: database.url, poolSize: 4 });
+      return {
+        executor: { connectionString: database.url },
+        store,
+        close: async () => {
+          await store.close();
+          await database.drop();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(backends)('PgBossQueue on %s', (_name, openBackend) => {
+  let backend: Backend;
   let n = 0;
   const open = async (extra: { retryDelaySeconds?: number } = {}) => {
     const queue = new PgBossQueue({
-      executor: pgliteExecutor(db),
+      executor: backend.executor,
       schema: `boss_${++n}`,
       pollIntervalSeconds: 0.5,
       retryLimit: 3,
@@ -36,11 +72,10 @@ describe('PgBossQueue on PGlite', () => {
   };
 
   beforeAll(async () => {
-    opened = await openPgliteStore();
-    db = opened.db;
+    backend = await openBackend();
   });
   afterAll(async () => {
-    await opened.store.close();
+    await backend?.close();
   });
 
   it('runs an enqueued job', async () => {
@@ -113,7 +148,7 @@ describe('PgBossQueue on PGlite', () => {
     expect(finished).toBe(true);
   });
 
-  it('shares the PGlite instance with store transactions without deadlock', async () => {
+  it('shares the database with store transactions without deadlock', async () => {
     const queue = await open();
     let handled = 0;
     await queue.work(
@@ -125,7 +160,7 @@ describe('PgBossQueue on PGlite', () => {
     );
     const work = Array.from({ length: 5 }, (_, i) =>
       Promise.all([
-        pushVersion(opened.store, `tenant-q${i}`),
+        pushVersion(backend.store, `tenant-q${i}`),
         queue.enqueue('materialize', job(`v5-${i}`)),
       ]),
     );
@@ -135,7 +170,7 @@ describe('PgBossQueue on PGlite', () => {
   });
 
   it('refuses to enqueue before start', async () => {
-    const queue = new PgBossQueue({ executor: pgliteExecutor(db), schema: 'boss_unstarted' });
+    const queue = new PgBossQueue({ executor: backend.executor, schema: 'boss_unstarted' });
     await expect(queue.enqueue('materialize', job('x'))).rejects.toThrow('not started');
   });
 });

@@ -455,6 +455,42 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
       expect(await store.updateArchive(a, digest(), 'tar.zst', { state: 'failed' })).toBe(false);
     });
 
+    it('a ready archive stays ready when a stale worker reports building or failed', async () => {
+      const a = tenant();
+      const { session } = await pushVersion(store, a);
+      const sha = digest();
+      await store.updateArchive(a, session.versionId, 'tar.zst', {
+        state: 'ready',
+        size: 7,
+        sha256: sha,
+      });
+      for (const state of ['building', 'failed', 'pending'] as const) {
+        expect(await store.updateArchive(a, session.versionId, 'tar.zst', { state })).toBe(true);
+      }
+      const [row] = await store.listArchives(a, session.versionId);
+      expect(row).toMatchObject({ state: 'ready', size: 7, sha256: sha });
+      // A second build finishing rewrites the same object: its numbers win.
+      await store.updateArchive(a, session.versionId, 'tar.zst', { state: 'ready', size: 8 });
+      expect((await store.listArchives(a, session.versionId))[0]?.size).toBe(8);
+    });
+
+    it('commit progress only moves forward', async () => {
+      const a = tenant();
+      const s = await store.createSession(newSession(a));
+      const save = (entriesChecked: number, manifestValid: boolean) =>
+        store.saveCommitProgress(a, s.id, { entriesChecked, manifestValid }, [digest('p')]);
+      await save(0, true);
+      await save(50, true);
+      await save(20, true);
+      await save(60, false);
+      expect((await store.getSession(a, s.id))?.progress).toEqual({
+        entriesChecked: 50,
+        manifestValid: true,
+      });
+      await save(70, true);
+      expect((await store.getSession(a, s.id))?.progress.entriesChecked).toBe(70);
+    });
+
     it('commit refuses packs that are not live', async () => {
       const a = tenant();
       const s = await store.createSession(newSession(a));
