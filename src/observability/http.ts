@@ -13,6 +13,9 @@ const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Label of requests no route matched: raw paths would make label values unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+/** Unsized bodies small enough to measure by buffering (never an event stream or a download). */
+const MEASURABLE = /^(application\/json|text\/plain)/;
+
 /** Routes probed every few seconds; their access lines go out at debug, not info. */
 const PROBE_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -92,7 +95,7 @@ async function responseLength(c: Context<AppEnv>): Promise<number | null> {
   if (c.res.body === null) return 0;
   const declared = lengthOf(c.res.headers.get('content-length'));
   if (declared !== null) return declared;
-  if (!/json|text/.test(c.res.headers.get('content-type') ?? '')) return null;
+  if (!MEASURABLE.test(c.res.headers.get('content-type') ?? '')) return null;
   const bytes = await c.res.arrayBuffer();
   c.res = new Response(bytes, c.res);
   c.header('content-length', String(bytes.byteLength));
