@@ -63,6 +63,7 @@ export async function runMigrations(
 ): Promise<number[]> {
   // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide in pg_type.
   await sql.transaction(async (tx) => {
+    await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -75,6 +76,9 @@ export async function runMigrations(
   const applied: number[] = [];
   for (const migration of migrations) {
     const done = await sql.transaction(async (tx) => {
+      // A request-sized statement_timeout must not cut short a long migration,
+      // nor a process waiting its turn for the lock.
+      await tx.query('SET LOCAL statement_timeout = 0');
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE id = $1', [migration.id]);
       if (seen.rows.length > 0) return false;

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { chown, mkdtemp } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -10,11 +10,14 @@ import { TroveError } from '../../../errors.js';
 
 /** A PostgreSQL server private to this process. */
 export interface ThrowawayPostgres {
-  /** Admin URL (role postgres, trust auth, database postgres). */
+  /** Admin URL (role postgres with THROWAWAY_PASSWORD, database postgres). */
   url: string;
   /** Directory holding the data directory and the socket; removed on exit. */
   dir: string;
 }
+
+/** Password of the throwaway server's postgres role (TCP logins use scram-sha-256). */
+export const THROWAWAY_PASSWORD = 'trove-test';
 
 let started: Promise<ThrowawayPostgres> | undefined;
 
@@ -37,12 +40,27 @@ async function start(): Promise<ThrowawayPostgres> {
   if (owner) await chown(dir, owner.uid, owner.gid);
   const data = join(dir, 'data');
   const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
-  const init = ['-D', data, '-U', 'postgres', '--auth=trust', '--no-locale', '-E', 'UTF8', '-N'];
+  // TCP logins need the password, so tests can see a real authentication failure.
+  const pwfile = join(dir, 'pwfile');
+  await writeFile(pwfile, `${THROWAWAY_PASSWORD}\n`);
+  if (owner) await chown(pwfile, owner.uid, owner.gid);
+  const init = [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    `--pwfile=${pwfile}`,
+    '--no-locale',
+    '-E',
+    'UTF8',
+  ].concat(['--auth-local=trust', '--auth-host=scram-sha-256', '-N']);
   try {
     execFileSync(join(bin, 'initdb'), init, { ...ids, cwd: dir, stdio: 'pipe' });
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '');
     throw new TroveError('unavailable', `initdb failed: ${stderr.trim() || String(err)}`);
+  } finally {
+    await rm(pwfile, { force: true });
   }
   const port = await freePort();
   const child = spawn(
@@ -58,9 +76,19 @@ async function start(): Promise<ThrowawayPostgres> {
   });
   watchdog(child, dir);
   process.once('exit', () => child.kill('SIGINT'));
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const url = `postgres://postgres:${THROWAWAY_PASSWORD}@127.0.0.1:${port}/postgres`;
   await waitReady(url, child, () => log);
   return { url, dir };
+}
+
+/** Whether this machine can start a throwaway server (initdb and postgres found). */
+export function hasPostgresBinaries(): boolean {
+  try {
+    findBinDir();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** initdb's directory: PATH, then `pg_config --bindir`, then Debian's layout. */
