@@ -31,12 +31,17 @@ const T0 = Date.UTC(2026, 0, 1);
 /** Knobs of the generator; `scale` 1 gives ~165 MB. */
 export interface WorkloadOptions {
   scale: number;
+  /** Number of source files; defaults to 4000 × scale (lets file count and bytes scale apart). */
+  files?: number;
 }
 
-const vocabulary = (): string[] => makeVocabulary(new Prng(`${SEED}:vocab`), 400);
+/** Size in bytes of one page of the database-like file. */
+export const DB_PAGE = PAGE;
+
+export const vocabulary = (): string[] => makeVocabulary(new Prng(`${SEED}:vocab`), 400);
 
 /** Relative paths of the source files that edits may modify or delete. */
-function sourceFiles(root: string): string[] {
+export function sourceFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
@@ -50,7 +55,7 @@ function sourceFiles(root: string): string[] {
   return out.sort();
 }
 
-function dbPage(seed: string, vocab: readonly string[], pageNo: number): Buffer {
+export function dbPage(seed: string, vocab: readonly string[], pageNo: number): Buffer {
   // Half random (keys, binary columns), half text rows: compresses ~2× like real databases.
   const page = Buffer.alloc(PAGE);
   randomBytes(seed, PAGE / 2).copy(page, 0);
@@ -72,7 +77,7 @@ export function generateWorkspace(root: string, opts: WorkloadOptions): number {
   let total = 0;
 
   // Nested source tree: ~12 files per directory, depth 1–4.
-  const nFiles = Math.max(10, Math.round(4000 * opts.scale));
+  const nFiles = opts.files ?? Math.max(10, Math.round(4000 * opts.scale));
   const dirs: string[] = [];
   for (let i = 0; i < Math.ceil(nFiles / 12); i++) {
     const depth = rng.int(1, 4);
