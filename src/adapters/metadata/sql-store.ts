@@ -16,6 +16,7 @@ import type {
   StorageRecord,
   VersionRecord,
 } from '../../ports/metadata-store.js';
+import { updateArchiveSql } from './archive-sql.js';
 import { finalizeCommitTx, recordExistingVersionTx, sessionNotFound } from './commit-sql.js';
 import { runMigrations } from './migrations.js';
 import type {
@@ -276,31 +277,6 @@ export class SqlMetadataStore implements MetadataStore {
     format: ArchiveFormat,
     patch: Partial<Pick<ArchiveRecord, 'state' | 'size' | 'sha256' | 'error'>>,
   ): Promise<boolean> {
-    const sets = ['updated_at = now()'];
-    const params: unknown[] = [tenant, versionId, format];
-    for (const [key, column] of [
-      ['state', 'state'],
-      ['size', 'size'],
-      ['sha256', 'sha256'],
-      ['error', 'error'],
-    ] as const) {
-      if (patch[key] === undefined) continue;
-      params.push(patch[key]);
-      sets.push(`${column} = $${params.length}`);
-    }
-    // 'ready' is final: a stale worker (re-queued while the first still ran)
-    // must not turn a finished archive back into building or failed.
-    const leavesReady = patch.state !== undefined && patch.state !== 'ready';
-    const r = await this.sql.query<{ found: boolean }>(
-      `WITH u AS (
-         UPDATE archives SET ${sets.join(', ')}
-          WHERE tenant_id = $1 AND version_id = $2 AND format = $3
-            ${leavesReady ? "AND state <> 'ready'" : ''}
-         RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM archives
-         WHERE tenant_id = $1 AND version_id = $2 AND format = $3) AS found`,
-      params,
-    );
-    return r.rows[0]?.found === true;
+    return updateArchiveSql(this.sql, tenant, versionId, format, patch);
   }
 }
