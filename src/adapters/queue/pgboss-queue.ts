@@ -8,6 +8,8 @@ import type { SqlExecutor } from './pglite-executor.js';
 export interface PgBossQueueOptions {
   /** Where pg-boss runs its SQL: an executor (e.g. PGlite) or its own pg pool. */
   executor: SqlExecutor | { connectionString: string };
+  /** Connections of pg-boss's own pool when given a connection string (default 3). */
+  poolSize?: number;
   /** Schema holding pg-boss tables (default 'pgboss'). */
   schema?: string;
   /** How often idle workers poll for jobs, in seconds (pg-boss minimum 0.5; default 2). */
@@ -51,7 +53,12 @@ export class PgBossQueue implements JobQueue {
     const db =
       'executeSql' in options.executor
         ? { db: options.executor as PgBoss.Db }
-        : { connectionString: options.executor.connectionString };
+        : {
+            connectionString: options.executor.connectionString,
+            // pg-boss defaults to 10; it needs one for polling, one for supervision, one to spare.
+            max: options.poolSize ?? 3,
+            application_name: 'trove-queue',
+          };
     this.boss = new PgBoss({
       ...db,
       schema: this.schema,
