@@ -36,8 +36,22 @@ export interface BlobStore {
 
   /**
    * A URL a client can PUT exactly `size` bytes with SHA-256 `sha256` to,
-   * valid for `expiresInSeconds`. The store rejects any other bytes. If the
-   * object already exists with the same content the PUT still succeeds.
+   * valid for `expiresInSeconds`. The client sends `headers` verbatim (on S3
+   * they are signed: `content-length`, `x-amz-checksum-sha256`,
+   * `if-none-match: *`), except that a fetch-based client leaves
+   * `content-length` to fetch, which derives the same value from the body.
+   *
+   * Where the backend checks them, other bytes or another length are refused
+   * (4xx) and nothing is stored. Some S3-compatible servers (s3rver) check
+   * neither; callers must therefore verify size and digest before trusting an
+   * upload (commit does), never rely on this URL alone.
+   *
+   * Where the backend honours it, an existing object's content never changes
+   * through this URL (s3rver ignores If-None-Match). When the
+   * object already exists the PUT answers 2xx (local store, which verified
+   * the same bytes) or 412 Precondition Failed (S3: the write is conditional
+   * on If-None-Match). Keys are content addressed, so clients must treat 412
+   * as success: the object holds these very bytes.
    */
   presignPut(
     key: string,

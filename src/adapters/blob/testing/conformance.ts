@@ -26,6 +26,24 @@ export interface BlobStoreHarness {
    * tested without waiting; otherwise the suite sleeps past the expiry.
    */
   advanceClock?(ms: number): void;
+  /**
+   * Whether the backend itself refuses a presigned PUT whose bytes or length
+   * differ from the signed size and SHA-256. False for s3rver: the suite then
+   * asserts the wrong bytes were stored and that trove's digest check (what
+   * commit runs) tells them apart, instead of skipping.
+   */
+  enforcesPresignedIntegrity: boolean;
+  /**
+   * Whether the backend verifies presigned signatures (tampered signature,
+   * another key, another method). False for s3rver, which only checks expiry.
+   */
+  verifiesSignatures: boolean;
+  /**
+   * Whether a GET with `Range: bytes=0-0` returns one byte. s3rver returns the
+   * whole object (it reads an end of 0 as "no end"); the client copes, and
+   * S3BlobStore.get trims such answers itself.
+   */
+  servesFirstByteRange: boolean;
 }
 
 /** SHA-256 of zero bytes. */

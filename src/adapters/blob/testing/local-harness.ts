@@ -42,6 +42,9 @@ export async function openLocalBlobHarness(): Promise<LocalBlobHarness> {
     root,
     store: checkedBlobStore(local),
     fetchBase: `http://127.0.0.1:${port}`,
+    enforcesPresignedIntegrity: true,
+    verifiesSignatures: true,
+    servesFirstByteRange: true,
     advanceClock(ms) {
       skew += ms;
     },

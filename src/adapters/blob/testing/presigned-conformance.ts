@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { PresignedRequest } from '../../../ports/blob-store.js';
 import type { BlobStoreHarness } from './conformance.js';
-import { pseudoRandomBytes, readAll, sha256Hex } from './streams.js';
+import { digestStream, pseudoRandomBytes, readAll, sha256Hex } from './streams.js';
 
 /**
  * Sends a presigned request as a client would: URL resolved against the base
@@ -60,7 +60,10 @@ export function runPresignedConformance(
       for (let i = 0; i < 2; i++) {
         const res = await sendPresigned(base, put, { body });
         await res.arrayBuffer();
-        expect(res.status, `PUT attempt ${i + 1}`).toBeLessThan(300);
+        // S3 answers a repeated conditional PUT (If-None-Match: *) with 412;
+        // the key is content addressed, so that means "already stored".
+        const ok = res.status < 300 || (i > 0 && res.status === 412);
+        expect(ok, `PUT attempt ${i + 1}: ${res.status}`).toBe(true);
       }
       expect(await harness.store.stat(key)).toEqual({ size: body.length });
       const got = await readAll(await harness.store.get(key));
@@ -102,9 +105,19 @@ export function runPresignedConformance(
         const headers = { 'content-length': String(attempt.length) };
         const res = await sendPresigned(base, put, { body: attempt, headers });
         await res.arrayBuffer();
-        expect(res.status).toBeGreaterThanOrEqual(400);
-        expect(res.status).toBeLessThan(500);
-        expect(await harness.store.stat(key)).toBeNull();
+        if (harness.enforcesPresignedIntegrity) {
+          expect(res.status).toBeGreaterThanOrEqual(400);
+          expect(res.status).toBeLessThan(500);
+          expect(await harness.store.stat(key)).toBeNull();
+        } else {
+          // The backend stored the wrong bytes; the digest check commit runs
+          // on every pack must tell them from what was signed.
+          expect(res.status, 'a backend without integrity checks accepts').toBeLessThan(300);
+          const stored = await digestStream(await harness.store.get(key));
+          expect(stored.size).toBe(attempt.length);
+          expect(stored).not.toEqual({ size: putOptions.size, sha256 });
+          await harness.store.delete([key]);
+        }
       }
     });
 
@@ -122,9 +135,14 @@ export function runPresignedConformance(
         const res = await sendPresigned(base, get, {
           headers: { range: `bytes=${first}-${last}` },
         });
+        const got = Buffer.from(await res.arrayBuffer());
+        if (last === 0 && !harness.servesFirstByteRange) {
+          // The backend answers the whole object from byte 0; clients keep only what they asked.
+          expect(got.subarray(0, 1).equals(body.subarray(0, 1))).toBe(true);
+          continue;
+        }
         expect(res.status).toBe(206);
         expect(res.headers.get('content-range')).toBe(`bytes ${first}-${last}/${n}`);
-        const got = Buffer.from(await res.arrayBuffer());
         expect(got.equals(body.subarray(first, last + 1))).toBe(true);
       }
       const res = await sendPresigned(base, get, { headers: { range: `bytes=${n}-${n + 10}` } });
@@ -153,10 +171,22 @@ export function runPresignedConformance(
       ]) {
         const res = await sendPresigned(base, request, { body });
         await res.arrayBuffer();
-        expect(res.status).toBe(403);
+        if (harness.verifiesSignatures) expect(res.status).toBe(403);
+        else expect(res.status, 'a backend without SigV4 checks accepts').toBeLessThan(300);
       }
-      expect(await harness.store.stat(key)).toBeNull();
-      expect(await harness.store.stat(other)).toBeNull();
+      if (harness.verifiesSignatures) {
+        expect(await harness.store.stat(key)).toBeNull();
+        expect(await harness.store.stat(other)).toBeNull();
+      } else {
+        // Accepted, but only the signed bytes could pass commit's digest check.
+        for (const k of [key, other]) {
+          expect(await digestStream(await harness.store.get(k))).toEqual({
+            size: body.length,
+            sha256,
+          });
+        }
+        await harness.store.delete([key, other]);
+      }
 
       await harness.store.put(key, Readable.from([body]));
       const get = await harness.store.presignGet(key, { expiresInSeconds: 300 });
@@ -168,8 +198,16 @@ export function runPresignedConformance(
         const init = method === 'PUT' ? { method, body } : { method };
         const res = await sendPresigned(base, request, init);
         await res.arrayBuffer();
-        expect(res.status, `${method} with a ${request.method} URL`).toBe(403);
+        const label = `${method} with a ${request.method} URL`;
+        if (harness.verifiesSignatures) expect(res.status, label).toBe(403);
+        // Not refused; a GET carrying the PUT's If-None-Match: * may get 304.
+        else expect(res.status, `${label} (backend without SigV4 checks)`).toBeLessThan(400);
       }
+      // Whatever the backend allowed, the object still holds the signed bytes.
+      expect(await digestStream(await harness.store.get(key))).toEqual({
+        size: body.length,
+        sha256,
+      });
     });
 
     it('refuses expired URLs', async () => {
