@@ -9,6 +9,10 @@ export const MIN_PART_SIZE_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_SIZE_BYTES = 16 * 1024 * 1024;
 /** Default number of parts uploaded at once. */
 export const DEFAULT_PART_CONCURRENCY = 4;
+/** Longest wait for a TCP connection to the endpoint. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Longest silence on an open connection (a stalled transfer) before it fails. */
+const IDLE_SOCKET_TIMEOUT_MS = 300_000;
 /** S3 refuses parts above 5 GiB. */
 const MAX_PART_SIZE_BYTES = 5 * 1024 * 1024 * 1024;
 
@@ -124,5 +128,10 @@ export function createS3Client(
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Without limits a black-holed endpoint hangs a probe or a job forever.
+    requestHandler: {
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      socketTimeout: IDLE_SOCKET_TIMEOUT_MS,
+    },
   });
 }

@@ -49,6 +49,19 @@ function sizeMismatch(expected: number, actual: number | string): TroveError {
   });
 }
 
+/** The body's chunks; its own failures say so, rather than look like S3's. */
+async function* readBody(body: Readable): AsyncGenerator<unknown> {
+  try {
+    yield* body;
+  } catch (err) {
+    if (err instanceof TroveError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new TroveError('unavailable', `reading the body to store failed: ${message}`, undefined, {
+      cause: err,
+    });
+  }
+}
+
 /** One multipart upload: parts go out while the next one fills, at most `concurrency` at a time. */
 class MultipartUpload {
   private readonly inFlight = new Set<Promise<void>>();
@@ -169,7 +182,7 @@ export async function putStream(
   let fill = 0;
   let upload: MultipartUpload | undefined;
   try {
-    for await (const raw of body) {
+    for await (const raw of readBody(body)) {
       const chunk: Buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
       size += chunk.length;
       // Fail as soon as the body is too long rather than upload the excess.

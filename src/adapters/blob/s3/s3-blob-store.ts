@@ -27,11 +27,11 @@ import { exactRange } from './range.js';
 const DELETE_BATCH = 1000;
 
 /**
- * Headers a presigned PUT signs (kept out of the query string, where S3
- * would ignore them): the exact length, the SHA-256 S3 verifies, and
- * If-None-Match so an existing pack is never overwritten.
+ * The presigner moves every x-amz-* header into the query string, where S3
+ * ignores a checksum; this one must stay a signed header. Content-Length and
+ * If-None-Match are not x-amz-* and stay signed headers anyway.
  */
-const PRESIGN_PUT_UNHOISTABLE = new Set(['x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm']);
+const PRESIGN_PUT_UNHOISTABLE = new Set(['x-amz-checksum-sha256']);
 
 /**
  * BlobStore on S3 or an S3-compatible service (AWS SDK v3). Only moves bytes:
