@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +57,20 @@ describe('S3BlobStore against s3rver', () => {
     for (const i of [0, 999, 1000, 2000])
       await store.put(keys[i] ?? '', Readable.from([Buffer.from('x')]));
     sent.length = 0;
+    const md5Ok: boolean[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers: Record<string, string>; body: string };
+        if (context.commandName === 'DeleteObjectsCommand') {
+          const md5 = createHash('md5').update(request.body).digest('base64');
+          md5Ok.push(request.headers['content-md5'] === md5);
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest' },
+    );
     await store.delete(keys);
+    expect(md5Ok).toEqual([true, true, true]);
     expect(sent).toEqual(['DeleteObjectsCommand', 'DeleteObjectsCommand', 'DeleteObjectsCommand']);
     for (const i of [0, 999, 1000, 2000]) expect(await store.stat(keys[i] ?? '')).toBeNull();
     client.destroy();

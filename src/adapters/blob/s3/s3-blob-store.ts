@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
@@ -117,12 +118,12 @@ export class S3BlobStore implements BlobStore {
       const batch = keys.slice(i, i + DELETE_BATCH);
       let out: DeleteObjectsCommandOutput;
       try {
-        out = await this.client.send(
-          new DeleteObjectsCommand({
-            Bucket: this.opts.bucket,
-            Delete: { Objects: batch.map((key) => ({ Key: this.fullKey(key) })), Quiet: true },
-          }),
-        );
+        const command = new DeleteObjectsCommand({
+          Bucket: this.opts.bucket,
+          Delete: { Objects: batch.map((key) => ({ Key: this.fullKey(key) })), Quiet: true },
+        });
+        withContentMd5(command);
+        out = await this.client.send(command);
       } catch (err) {
         throw this.fail(err, 'DeleteObjects');
       }
@@ -227,6 +228,27 @@ export class S3BlobStore implements BlobStore {
   private fail(err: unknown, op: string): TroveError {
     return mapS3Error(err, { op, bucket: this.opts.bucket, endpoint: this.opts.endpointLabel });
   }
+}
+
+/**
+ * DeleteObjects is the one call S3 documents as needing Content-MD5; the SDK
+ * now sends a CRC32 instead, which AWS accepts but older MinIO and other
+ * S3-compatible services refuse. Adding Content-MD5 (signed) satisfies both.
+ */
+function withContentMd5(command: DeleteObjectsCommand): void {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (
+        request.headers &&
+        (typeof request.body === 'string' || request.body instanceof Uint8Array)
+      ) {
+        request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'troveDeleteObjectsContentMd5' },
+  );
 }
 
 function notFound(key: string): TroveError {
