@@ -32,6 +32,8 @@ export interface CompareEnv {
   bin: string | undefined;
   /** Commit named in the report when the benched build is not a git checkout (a frozen copy). */
   commit: string | undefined;
+  /** Epoch ms after which no further workload run is started (TROVE_COMPARE_DEADLINE, ISO time). */
+  deadline: number | undefined;
 }
 
 function list<T extends string>(
@@ -58,8 +60,15 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return n;
 }
 
+function deadline(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const t = Date.parse(raw);
+  if (!Number.isFinite(t)) throw new Error('TROVE_COMPARE_DEADLINE must be an ISO date-time');
+  return t;
+}
+
 export function readCompareEnv(env: NodeJS.ProcessEnv = process.env): CompareEnv {
-  const edits = (env.TROVE_COMPARE_EDITS ?? '1,1,10,1,10').split(',').map(Number);
+  const edits = (env.TROVE_COMPARE_EDITS || '1,10,1').split(',').map(Number);
   if (edits.some((e) => !Number.isFinite(e) || e <= 0 || e > 100)) {
     throw new Error('TROVE_COMPARE_EDITS must be percentages in (0, 100], e.g. 1,1,10');
   }
@@ -74,5 +83,6 @@ export function readCompareEnv(env: NodeJS.ProcessEnv = process.env): CompareEnv
     keep: env.TROVE_COMPARE_KEEP === '1',
     bin: readBenchEnv(env).bin,
     commit: env.TROVE_COMPARE_COMMIT || undefined,
+    deadline: deadline(env.TROVE_COMPARE_DEADLINE),
   };
 }

@@ -21,9 +21,17 @@ function charts(s: Summary, dir: string): string[] {
   for (const w of s.r.workloads) {
     // In MiB so the axis gets round numbers.
     const mib = (xs: (number | null)[]) => xs.map((x) => (x === null ? null : x / 2 ** 20));
-    const series = Object.fromEntries(s.tools().map((t) => [t, mib(s.storedSeries(w.id, t))]));
+    const series: Record<string, (number | null)[]> = Object.fromEntries(
+      s.tools().map((t) => [t, mib(s.storedSeries(w.id, t))]),
+    );
+    if (s.tools().includes('git')) {
+      // The size a git user sees after packing: one point at the last version.
+      series['git after gc'] = mib(
+        w.kinds.map((_, v) => (v === w.kinds.length - 1 ? s.stored(w.id, 'git') : null)),
+      );
+    }
     const stored = lineChart(
-      `${w.id}: stored bytes after each version (git before gc)`,
+      `${w.id}: stored bytes after each version`,
       w.kinds,
       series,
       (v) => `${Number(v.toPrecision(3))} MiB`,
@@ -68,6 +76,12 @@ export function writeReport(r: Results, root: string): void {
       .map(([k, v]) => `${k}: \`${v}\``)
       .join('; ')}.`,
     `Runs: ${r.env.runs} (medians; each run starts every tool from an empty repository); tools: ${r.env.tools.join(', ')}.`,
+    ...(r.stoppedAtDeadline === true
+      ? [
+          "**The machine's time slot ended before every run finished** (`TROVE_COMPARE_DEADLINE`):",
+          'each workload below says how many runs it got.',
+        ]
+      : []),
     '',
     ...METHOD,
     '',

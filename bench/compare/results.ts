@@ -48,6 +48,8 @@ export interface Results {
   workloads: { id: string; kinds: string[]; targeted: boolean }[];
   samples: Sample[];
   totals: ToolTotals[];
+  /** Some runs were skipped because TROVE_COMPARE_DEADLINE passed. */
+  stoppedAtDeadline?: boolean;
 }
 
 export function saveResults(file: string, r: Results): void {

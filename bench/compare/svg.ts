@@ -10,6 +10,7 @@ export const COLORS: Record<string, string> = {
   restic: '#1f77b4',
   borg: '#2ca02c',
   git: '#ff7f0e',
+  'git after gc': '#8c564b',
 };
 
 const esc = (s: string): string =>

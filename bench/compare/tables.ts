@@ -1,5 +1,5 @@
 import { fmtBytes, fmtCount, fmtMs, fmtRatio, fmtRss } from '../stats.js';
-import type { ToolName } from './env.js';
+import { SIZES, type SizeName, type ToolName } from './env.js';
 import type { OpName } from './results.js';
 import type { Pick, Summary } from './summary.js';
 
@@ -76,7 +76,7 @@ export function workloadTable(s: Summary, w: string): string[] {
       '  of which',
       (t) =>
         t === 'trove'
-          ? `packs ${fmtBytes(s.stored(w, t, 'packs'))}, archives ${fmtBytes(s.stored(w, t, 'archives'))}`
+          ? `packs ${fmtBytes(s.stored(w, t, 'packs'))}, archives ${fmtBytes(s.stored(w, t, 'archives'))}, manifests ${fmtBytes(s.stored(w, t, 'manifests'))} (+ database ${fmtBytes(s.stored(w, t, 'database'))})`
           : t === 'git'
             ? `before gc ${fmtBytes(s.storedBeforeCompact(w, t))}; gc took ${fmtMs(s.med(w, t, { op: 'compact' }))}`
             : '',
@@ -112,9 +112,14 @@ export function workloadTable(s: Summary, w: string): string[] {
   ];
 }
 
+const size = (id: string) => id.replace('workspace-', '') as SizeName;
+
 /** trove at each size of the synthetic workspace (and the peers' cold push / restore). */
 export function scalingTable(s: Summary): string[] {
-  const ws = s.r.workloads.filter((w) => w.id.startsWith('workspace-')).map((w) => w.id);
+  const ws = s.r.workloads
+    .filter((w) => w.id.startsWith('workspace-'))
+    .map((w) => w.id)
+    .sort((a, b) => SIZES.indexOf(size(a)) - SIZES.indexOf(size(b)));
   const peers = s.tools().filter((t) => t !== 'trove');
   const head = [
     'size',

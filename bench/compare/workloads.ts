@@ -1,4 +1,4 @@
-import type { CompareEnv } from './env.js';
+import { type CompareEnv, SIZES } from './env.js';
 import { fetchRelease, RELEASES, syncTo } from './releases.js';
 import { applyEdit, generate } from './synthetic.js';
 
@@ -21,16 +21,8 @@ export interface Workload {
 
 export function workloads(env: CompareEnv, cache: string): Workload[] {
   const out: Workload[] = [];
-  if (env.workloads.includes('workspace')) {
-    for (const size of env.sizes) {
-      out.push({
-        id: `workspace-${size}`,
-        kinds: ['cold', ...env.edits.map((e) => `${e}%`)],
-        targeted: size === 'medium',
-        prepare: (ws, v) => (v === 0 ? generate(ws, size) : applyEdit(ws, v, env.edits[v - 1]!)),
-      });
-    }
-  }
+  // Release histories first, then the workspace from the largest size down: when a deadline
+  // cuts the runs short, the targeted workloads have the most samples.
   for (const pkg of ['typescript', 'date-fns'] as const) {
     if (!env.workloads.includes(pkg)) continue;
     const versions = RELEASES[pkg]!.slice(-env.releaseCount);
@@ -42,6 +34,16 @@ export function workloads(env: CompareEnv, cache: string): Workload[] {
       targeted: true,
       prepare: (ws, v) => syncTo(ws, dirs[v]!),
     });
+  }
+  if (env.workloads.includes('workspace')) {
+    for (const size of [...env.sizes].sort((a, b) => SIZES.indexOf(b) - SIZES.indexOf(a))) {
+      out.push({
+        id: `workspace-${size}`,
+        kinds: ['cold', ...env.edits.map((e) => `${e}%`)],
+        targeted: size === 'medium',
+        prepare: (ws, v) => (v === 0 ? generate(ws, size) : applyEdit(ws, v, env.edits[v - 1]!)),
+      });
+    }
   }
   return out;
 }
