@@ -47,6 +47,8 @@ function charts(s: Summary, dir: string): string[] {
       label: o.label,
       values: Object.fromEntries(s.tools().map((t) => [t, s.med(w.id, t, o.sel)])),
     }));
+    // The floor for a cold restore: extracting the same tar.gz from local disk.
+    groups[2]!.values['tar -xzf (local)'] = s.med(w.id, 'tarball', { op: 'restoreLocal' });
     writeFileSync(
       join(dir, `time-${w.id}.svg`),
       barChart(`${w.id}: time per operation (median)`, groups, (v) => fmtMs(v)),

@@ -11,6 +11,7 @@ export const COLORS: Record<string, string> = {
   borg: '#2ca02c',
   git: '#ff7f0e',
   'git after gc': '#8c564b',
+  'tar -xzf (local)': '#bcbd22',
 };
 
 const esc = (s: string): string =>
@@ -96,7 +97,7 @@ export function barChart(
   const tools = [...new Set(groups.flatMap((g) => Object.keys(g.values)))];
   const W = 760;
   const L = 170;
-  const R = 130;
+  const R = 210;
   const T = 40;
   const bar = 14;
   const gap = 14;
@@ -127,6 +128,7 @@ export function barChart(
       );
     });
   });
-  body.push(...legend(W - R + 16, T, tools));
+  // Right of the longest bar's value label.
+  body.push(...legend(W - R + 70, T, tools));
   return frame(W, H, title, body);
 }
