@@ -1,6 +1,6 @@
 import { fmtBytes, fmtCount, fmtMs, fmtRatio, fmtRss } from '../stats.js';
 import { SIZES, type SizeName, type ToolName } from './env.js';
-import type { OpName } from './results.js';
+import type { OpName, Sample } from './results.js';
 import type { Pick, Summary } from './summary.js';
 
 /**
@@ -63,9 +63,13 @@ export function workloadTable(s: Summary, w: string): string[] {
     ],
     ['incremental restore (holding previous)', timeCell(s, w, 'update')],
     [
-      '  bytes received, incremental restore',
-      (t) =>
-        t === 'trove' || t === 'tarball' ? fmtBytes(s.med(w, t, { op: 'update' }, bytesOf)) : 'n/a',
+      '  bytes / requests received, cold and incr. restore',
+      (t) => {
+        if (t !== 'trove' && t !== 'tarball') return 'n/a';
+        const req = (x: Sample) => x.requests;
+        const c = `${fmtBytes(s.med(w, t, { op: 'restore' }, bytesOf))} / ${fmtCount(s.med(w, t, { op: 'restore' }, req))}`;
+        return `${c}; ${fmtBytes(s.med(w, t, { op: 'update' }, bytesOf))} / ${fmtCount(s.med(w, t, { op: 'update' }, req))}`;
+      },
     ],
     [
       'stored after all versions',
