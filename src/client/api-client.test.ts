@@ -13,6 +13,7 @@ describe('TroveClient.send (presigned requests)', () => {
   let server: Server;
   let base = '';
   const seen: Seen[] = [];
+  let races = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -24,6 +25,7 @@ describe('TroveClient.send (presigned requests)', () => {
         seen.push({ method: req.method ?? '', headers: req.headers, bytes });
         if (req.url === '/exists') res.writeHead(412).end('PreconditionFailed');
         else if (req.url === '/denied') res.writeHead(403).end('AccessDenied');
+        else if (req.url === '/race') res.writeHead(++races === 1 ? 409 : 412).end();
         else res.writeHead(200).end();
       });
     });
@@ -43,6 +45,15 @@ describe('TroveClient.send (presigned requests)', () => {
     );
     expect(res.status).toBe(200);
     expect(seen.at(-1)?.headers['if-none-match']).toBe('*');
+  });
+
+  it('retries a PUT that lost a conditional-write race (409), then sees 412', async () => {
+    const res = await new TroveClient({ baseUrl: base, retries: 3 }).send(
+      { method: 'PUT', url: `${base}/race`, headers: { 'if-none-match': '*' }, expiresAt },
+      { body: () => body },
+    );
+    expect(res.status).toBe(200);
+    expect(races).toBe(2);
   });
 
   it('does not treat 412 on a GET, or 403 on a PUT, as success', async () => {

@@ -154,23 +154,26 @@ export class TroveClient {
       if (name.toLowerCase() !== 'content-length') headers[name] = value;
     }
     if (init.range) headers.range = `bytes=${init.range.start}-${init.range.end - 1}`;
-    return this.withRetries(async () => {
-      this.notify('blob', request.method);
-      const body = init.body?.();
-      const res = await fetch(this.resolveUrl(request.url), {
-        method: request.method,
-        headers,
-        ...(body !== undefined ? { body, duplex: 'half' } : {}),
-        ...(init.signal ? { signal: init.signal } : {}),
-      } as RequestInit);
-      // A conditional PUT (If-None-Match: *) answers 412 when the object
-      // exists; keys are content addressed, so it already holds these bytes.
-      if (request.method === 'PUT' && res.status === 412) {
-        await res.arrayBuffer().catch(() => undefined);
-        return new Response(null, { status: 200 });
-      }
-      return res;
-    });
+    return this.withRetries(
+      async () => {
+        this.notify('blob', request.method);
+        const body = init.body?.();
+        const res = await fetch(this.resolveUrl(request.url), {
+          method: request.method,
+          headers,
+          ...(body !== undefined ? { body, duplex: 'half' } : {}),
+          ...(init.signal ? { signal: init.signal } : {}),
+        } as RequestInit);
+        // A conditional PUT (If-None-Match: *) answers 412 when the object
+        // exists; keys are content addressed, so it already holds these bytes.
+        if (request.method === 'PUT' && res.status === 412) {
+          await res.arrayBuffer().catch(() => undefined);
+          return new Response(null, { status: 200 });
+        }
+        return res;
+      },
+      request.method === 'PUT' ? PUT_RETRYABLE : RETRYABLE,
+    );
   }
 
   private async api<S extends z.ZodType>(
@@ -209,7 +212,10 @@ export class TroveClient {
   }
 
   /** Retries transport errors and retryable statuses with backoff; maps errors. */
-  private async withRetries(attempt: () => Promise<Response>): Promise<Response> {
+  private async withRetries(
+    attempt: () => Promise<Response>,
+    retryable: ReadonlySet<number> = RETRYABLE,
+  ): Promise<Response> {
     let lastError: unknown;
     for (let i = 0; i < this.retries; i++) {
       if (i > 0) await sleep(Math.min(2000, 100 * 2 ** (i - 1)) * (0.5 + Math.random()));
@@ -228,12 +234,16 @@ export class TroveClient {
       }
       if (res.ok) return res;
       const error = await errorFrom(res);
-      if (!RETRYABLE.has(res.status)) throw error;
+      if (!retryable.has(res.status)) throw error;
       lastError = error;
     }
     throw lastError;
   }
 }
+
+// S3 answers 409 ConditionalRequestConflict when two conditional PUTs of the
+// same key race; the retry then gets 412 (stored) or succeeds.
+const PUT_RETRYABLE: ReadonlySet<number> = new Set([...RETRYABLE, 409]);
 
 async function errorFrom(res: Response): Promise<TroveError> {
   const text = await res.text().catch(() => '');
