@@ -24,4 +24,10 @@ export { decodeManifest, encodeManifest } from './core/manifest.js';
 export type * from './core/types.js';
 export { type ErrorCode, exitCodeOf, isErrorCode, TroveError } from './errors.js';
 export { type AppDeps, createApp } from './http/app.js';
+export {
+  createFetchHandler,
+  type OpenFetchHandler,
+  openFetchHandler,
+} from './server/fetch-handler.js';
 export { type RunningServer, startServer } from './server/serve.js';
+export { type RunningWorker, startWorkerProcess } from './server/worker-process.js';

@@ -9,10 +9,12 @@ import { lsCommand } from './commands/ls.js';
 import { pullCommand } from './commands/pull.js';
 import { pushCommand } from './commands/push.js';
 import { serveCommand } from './commands/serve.js';
+import { workerCommand } from './commands/worker.js';
 import { type CliIo, processIo } from './io.js';
 
 const COMMANDS: readonly Command<unknown>[] = [
   serveCommand,
+  workerCommand,
   pushCommand,
   pullCommand,
   logCommand,

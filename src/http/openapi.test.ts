@@ -11,6 +11,8 @@ afterAll(async () => {
 
 const ROUTES = [
   ['get', '/healthz'],
+  ['get', '/readyz'],
+  ['get', '/metrics'],
   ['get', '/openapi.json'],
   ['get', '/v1/storages'],
   ['get', '/v1/storages/{storage}'],

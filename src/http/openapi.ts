@@ -42,12 +42,35 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
   return rest;
 }
 
+const checkState = z.enum(['ok', 'failed', 'timeout']);
+const readinessSchema = z.object({
+  ok: z.boolean(),
+  draining: z.literal(true).optional(),
+  checks: z.object({ database: checkState.optional(), blobs: checkState.optional() }),
+  reasons: z.object({ database: z.string().optional(), blobs: z.string().optional() }).optional(),
+});
+
 const ROUTES: RouteSpec[] = [
   {
     method: 'get',
     path: '/healthz',
     summary: 'Liveness probe',
     responses: { 200: { description: 'alive', schema: z.object({ ok: z.literal(true) }) } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness probe: database and object storage reachable, not shutting down',
+    responses: {
+      200: { description: 'ready', schema: readinessSchema },
+      503: { description: 'not ready (a check failed, or draining)', schema: readinessSchema },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (text exposition format)',
+    responses: { 200: { description: 'metrics, see docs/observability.md' } },
   },
   {
     method: 'get',

@@ -1,101 +1,125 @@
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { checkedBlobStore } from '../adapters/blob/checked.js';
-import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
-import { openPgliteStore } from '../adapters/metadata/pglite.js';
-import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
-import { loadOrCreateSecret, type ServerConfig } from '../config.js';
+import type { ServerConfig } from '../config.js';
 import { TroveError } from '../errors.js';
 import { createApp } from '../http/app.js';
-import { lockDataDir } from './data-dir.js';
+import type { Logger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { openBackends } from './backends.js';
+import { processLogger } from './process-logger.js';
 import { startWorker, type WorkerHandle } from './worker.js';
 
 /** A running server. */
 export interface RunningServer {
   /** Base URL clients use (the real port when 0 was asked). */
   url: string;
-  /** Graceful stop: stop accepting, let jobs finish briefly, close the database, unlock. */
+  /** Graceful stop: fail readiness, drain requests, finish or release jobs, close backends. */
   close(): Promise<void>;
 }
 
-/** Grace given to running materialize jobs on shutdown. */
-const QUEUE_GRACE_MS = 10_000;
-
 /**
- * The embedded deployment: one data directory holding the PGlite database,
- * the local blob store and its signing secret; API and worker in one process.
+ * `trove serve`: the HTTP API, plus the materialize worker unless
+ * `--no-worker`. On the embedded default everything lives in one data
+ * directory; with TROVE_DATABASE_URL (and optionally TROVE_S3_BUCKET) the
+ * process is stateless and any number of them can run side by side.
  */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const lock = await lockDataDir(config.dataDir);
-  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
-  const unwind = async () => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        console.error('trove: error during shutdown', err);
-      }
-    }
-  };
+export async function startServer(
+  config: ServerConfig,
+  options: { logger?: Logger } = {},
+): Promise<RunningServer> {
+  const logger = options.logger ?? processLogger(config);
+  const backends = await openBackends(config, 'serve', logger);
+  const graceMs = config.shutdownGraceSeconds * 1000;
+  const metrics = createMetrics();
+  let draining = false;
+  let worker: WorkerHandle | null = null;
+  let server: NodeServer;
   try {
-    const secret = loadOrCreateSecret(config.dataDir);
-    const { store: metadata, executor } = await openPgliteStore({
-      dataDir: join(config.dataDir, 'db'),
-    });
-    cleanups.push(() => metadata.close());
-    await metadata.migrate();
-    const localBlobs = new LocalBlobStore({ root: join(config.dataDir, 'blobs'), secret });
-    const blobs = checkedBlobStore(localBlobs);
-    const queue = new PgBossQueue({ executor });
-    await queue.start();
-    cleanups.push(() => queue.stop(QUEUE_GRACE_MS));
-    let worker: WorkerHandle | null = null;
     if (config.worker) {
-      worker = await startWorker({ metadata, blobs, queue });
-      cleanups.push(() => worker?.stop());
-    }
-    const app = createApp({ metadata, blobs, queue, config, localBlobs });
-    const server = createAdaptorServer({ fetch: app.fetch });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new TroveError(
-            'invalid_config',
-            `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`,
-            { host: config.host, port: config.port },
-            { cause: err },
-          ),
-        ),
+      worker = await startWorker(
+        { ...backends, logger, metrics },
+        { concurrency: config.workerConcurrency },
       );
-      server.listen(config.port, config.host, () => {
-        server.removeAllListeners('error');
-        server.on('error', (err) => console.error('trove: HTTP server error', err));
-        resolve();
-      });
+    }
+    const app = createApp({
+      ...backends,
+      config,
+      logger,
+      metrics,
+      draining: () => draining,
     });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Idle keep-alive sockets would otherwise hold close() open.
-          if ('closeIdleConnections' in server) server.closeIdleConnections();
-        }),
-    );
-    const { port } = server.address() as AddressInfo;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    let closing: Promise<void> | null = null;
-    return {
-      url: `http://${host}:${port}`,
-      close: () => {
-        closing ??= unwind();
-        return closing;
-      },
-    };
+    server = createAdaptorServer({ fetch: app.fetch });
+    await listen(server, config);
   } catch (err) {
-    await unwind();
+    worker?.stop();
+    await backends.close(0);
     throw err;
   }
+  const listening = server;
+  const { port } = listening.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info('trove server started', {
+    url,
+    worker: config.worker,
+    database: backends.describe.database,
+    blobs: backends.describe.blobs,
+  });
+  let closing: Promise<void> | null = null;
+  const shutdown = async (): Promise<void> => {
+    draining = true;
+    logger.info('shutting down: draining requests', { graceMs });
+    await closeHttp(listening, graceMs);
+    worker?.stop();
+    await backends.close(graceMs);
+    logger.info('trove server stopped');
+  };
+  return {
+    url,
+    close: () => {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
+
+type NodeServer = ReturnType<typeof createAdaptorServer>;
+
+/** Listens on the configured host and port; a taken port becomes `invalid_config`. */
+export function listen(server: NodeServer, config: ServerConfig): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new TroveError(
+          'invalid_config',
+          `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`,
+          { host: config.host, port: config.port },
+          { cause: err },
+        ),
+      ),
+    );
+    server.listen(config.port, config.host, () => {
+      server.removeAllListeners('error');
+      server.on('error', (err) => process.stderr.write(`trove: HTTP server error: ${err}\n`));
+      resolve();
+    });
+  });
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests; idle
+ * keep-alive sockets are closed at once, busy ones after `graceMs`.
+ */
+export function closeHttp(server: NodeServer, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
 }
