@@ -38,22 +38,43 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `trove serve` and waits until /healthz answers. */
-export async function startServe(
-  options: { dataDir?: string; port?: number; extraArgs?: string[] } = {},
-): Promise<ServeProcess> {
+/** Options of a trove server process. */
+export interface ServeOptions {
+  /** Data directory (a fresh temp dir by default). */
+  dataDir?: string;
+  /** Port (a free one by default). */
+  port?: number;
+  /** More arguments after the command's own. */
+  extraArgs?: string[];
+  /** Extra environment (e.g. TROVE_DATABASE_URL and TROVE_S3_* for the production backends). */
+  env?: Record<string, string>;
+  /** `serve` (default) or `worker`. */
+  command?: 'serve' | 'worker';
+}
+
+/** Starts `trove serve` (or `trove worker --port`) and waits until /healthz answers. */
+export async function startServe(options: ServeOptions = {}): Promise<ServeProcess> {
   const dataDir = options.dataDir ?? (await tempDir('trove-data-'));
   const port = options.port ?? (await freePort());
   const args = [
     BIN,
-    'serve',
+    options.command ?? 'serve',
     '--data',
     dataDir,
     '--port',
     String(port),
     ...(options.extraArgs ?? []),
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Backends come only from options.env, never from the environment the tests run in.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => k !== 'TROVE_DATABASE_URL' && !k.startsWith('TROVE_S3_'),
+    ),
+  );
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...inherited, TROVE_LOG_FORMAT: 'json', ...options.env },
+  });
   let output = '';
   proc.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
@@ -65,7 +86,8 @@ export async function startServe(
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`trove serve exited early:\n${output}`);
+    if (proc.exitCode !== null)
+      throw new Error(`trove ${options.command ?? 'serve'} exited early:\n${output}`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) break;

@@ -1,6 +1,7 @@
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { E2E_BACKENDS, type E2eBackend, openE2eBackend } from './backends.js';
 import {
   cliJson,
   describeTree,
@@ -44,17 +45,21 @@ async function makeMixedTree(root: string): Promise<void> {
   await symlink('nested', join(root, 'src/dir-link'));
 }
 
-describe('trove end to end (real serve process, real CLI)', () => {
+// The CI matrix: the whole suite on the embedded default and on PostgreSQL + an S3-compatible server.
+describe.each(E2E_BACKENDS)('trove end to end on %s (real serve process, real CLI)', (kind) => {
+  let backend: E2eBackend | undefined;
   let serve: ServeProcess;
   let work: string;
 
   beforeAll(async () => {
     work = await tempDir();
-    serve = await startServe();
+    backend = await openE2eBackend(kind);
+    serve = await startServe({ env: backend.env });
   });
 
   afterAll(async () => {
     await serve?.stop();
+    await backend?.close();
     await removeAll(work, serve?.dataDir ?? '');
   });
 

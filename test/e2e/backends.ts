@@ -1,0 +1,50 @@
+import { startS3rver } from '../../src/adapters/blob/s3/testing/s3rver.js';
+import { acquireTestDatabase } from '../../src/adapters/metadata/testing/postgres-server.js';
+
+/** The deployments every end-to-end suite runs against (the CI matrix). */
+export const E2E_BACKENDS = ['embedded', 'postgres+s3'] as const;
+
+/** One deployment's backing services. */
+export type E2eBackendKind = (typeof E2E_BACKENDS)[number];
+
+/** Backing services started for a suite, and the environment that points trove at them. */
+export interface E2eBackend {
+  /** Which deployment this is. */
+  kind: E2eBackendKind;
+  /** Environment for `trove serve` / `trove worker` (empty for the embedded default). */
+  env: Record<string, string>;
+  /** Drops the database and stops the S3-compatible server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts what a deployment needs: nothing for the embedded default; for
+ * PostgreSQL + S3 a fresh database (on TROVE_TEST_DATABASE_URL's server or a
+ * throwaway one) and a real s3rver process with its own bucket.
+ */
+export async function openE2eBackend(kind: E2eBackendKind): Promise<E2eBackend> {
+  if (kind === 'embedded') return { kind, env: {}, close: async () => {} };
+  const db = await acquireTestDatabase();
+  try {
+    const s3 = await startS3rver();
+    return {
+      kind,
+      env: {
+        TROVE_DATABASE_URL: db.url,
+        TROVE_S3_BUCKET: s3.bucket,
+        TROVE_S3_ENDPOINT: s3.endpoint,
+        TROVE_S3_REGION: s3.region,
+        TROVE_S3_FORCE_PATH_STYLE: 'true',
+        TROVE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+        TROVE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      },
+      close: async () => {
+        await s3.stop();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+}
