@@ -16,6 +16,8 @@ export interface BenchEnv {
   keep: boolean;
   /** Another build of the CLI to bench (e.g. a frozen copy), or undefined for this one. */
   bin: string | undefined;
+  /** Where trove keeps its data: embedded (PGlite + disk) or PostgreSQL + an S3-compatible server. */
+  backend: 'embedded' | 'postgres+s3';
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -30,7 +32,12 @@ export function readBenchEnv(env: NodeJS.ProcessEnv = process.env): BenchEnv {
   if (format !== 'tar.gz' && format !== 'tar.zst') {
     throw new Error('TROVE_BENCH_FORMAT must be tar.gz or tar.zst');
   }
+  const backend = env.TROVE_BENCH_BACKEND || 'embedded';
+  if (backend !== 'embedded' && backend !== 'postgres+s3') {
+    throw new Error('TROVE_BENCH_BACKEND must be embedded or postgres+s3');
+  }
   return {
+    backend,
     scale: positive(env, 'TROVE_BENCH_SCALE', 1),
     steps: Math.round(positive(env, 'TROVE_BENCH_STEPS', 5)),
     runs: Math.round(positive(env, 'TROVE_BENCH_RUNS', 3)),

@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BenchBackend, openBenchBackend } from './backend.js';
 import { baselinePull, baselinePush, localExtract } from './baseline.js';
 import { readBenchEnv } from './env.js';
 import { cleanupScratch, hasGnuTime } from './proc.js';
@@ -16,7 +17,7 @@ import { type Machine, type RunSample, type StepSample, summarize } from './repo
 import { type ServerHandle, startBlobServer, startTrove } from './servers.js';
 import { fmtBytes, fmtMs } from './stats.js';
 import { treeHash } from './tree-hash.js';
-import { findArchiveFile, TroveCli } from './trove.js';
+import { TroveCli } from './trove.js';
 import { applyStep, generateWorkspace } from './workload.js';
 
 /**
@@ -43,6 +44,7 @@ const config = {
   steps: benchEnv.steps,
   runs: benchEnv.runs,
   format: FORMAT,
+  backend: benchEnv.backend,
   gnuTime: hasGnuTime,
 };
 const keep = benchEnv.keep;
@@ -78,11 +80,13 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
   const t0 = performance.now();
   generateWorkspace(ws, config);
   say(`run ${run}: workspace generated in ${fmtMs(performance.now() - t0)}`);
+  let backend: BenchBackend | null = null;
   let trove: ServerHandle | null = null;
   let blobs: ServerHandle | null = null;
   const steps: StepSample[] = [];
   try {
-    trove = await startTrove(BIN, data, { TROVE_ARCHIVE_FORMATS: FORMAT });
+    backend = await openBenchBackend(config.backend, data);
+    trove = await startTrove(BIN, data, { ...backend.env, TROVE_ARCHIVE_FORMATS: FORMAT });
     blobs = await startBlobServer(join(base, 'baseline-store'));
     const cli = new TroveCli(BIN, trove.url, join(base, 'stat-cache'));
     const inc = fresh(join(base, 'incremental'));
@@ -108,8 +112,8 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
         tp = await pushTrove();
       }
       const version = tp.p.out.version;
-      const archive = findArchiveFile(data, version, FORMAT);
-      if (archive === null) throw new Error(`archive file of ${version} not found under ${data}`);
+      const archive = backend.findArchive(version, FORMAT);
+      if (archive === null) throw new Error(`archive file of ${version} not found in the store`);
 
       const outDir = join(base, 'out');
       const pulls = {
@@ -189,13 +193,12 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
       );
     }
     const serverRssKiB = trove.peakRssKiB();
-    const blobDir = join(data, 'blobs');
     return {
       steps,
       total: {
         run,
         serverRssKiB,
-        troveStoredBytes: dirBytes(existsSync(blobDir) ? blobDir : data),
+        troveStoredBytes: backend.storedBytes(),
         baselineStoredBytes: dirBytes(join(base, 'baseline-store')),
       },
     };
@@ -205,6 +208,7 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
   } finally {
     await trove?.stop();
     await blobs?.stop();
+    await backend?.close();
     if (!keep) rmSync(base, { recursive: true, force: true });
   }
 }
