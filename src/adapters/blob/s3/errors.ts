@@ -21,7 +21,6 @@ const CREDENTIAL_ERRORS = new Set([
   'SignatureDoesNotMatch',
   'ExpiredToken',
   'InvalidToken',
-  'CredentialsProviderError',
 ]);
 
 /**
@@ -42,6 +41,14 @@ export function mapS3Error(
     return new TroveError(
       'invalid_config',
       `S3 bucket ${context.bucket} does not exist at ${context.endpoint}; create it`,
+      { bucket: context.bucket },
+      cause,
+    );
+  }
+  if (name === 'CredentialsProviderError') {
+    return new TroveError(
+      'invalid_config',
+      `no S3 credentials found for bucket ${context.bucket}: set TROVE_S3_ACCESS_KEY_ID and TROVE_S3_SECRET_ACCESS_KEY, or provide AWS credentials (AWS_* variables, a profile, an instance role)`,
       { bucket: context.bucket },
       cause,
     );
