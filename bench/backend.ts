@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startS3rver } from '../src/adapters/blob/s3/testing/s3rver.js';
+import { startS3rver, troveS3Env } from '../src/adapters/blob/s3/testing/s3rver.js';
 import { acquireTestDatabase } from '../src/adapters/metadata/testing/postgres-server.js';
 
 /**
@@ -73,12 +73,7 @@ export async function openBenchBackend(
     kind,
     env: {
       TROVE_DATABASE_URL: db.url,
-      TROVE_S3_BUCKET: s3.bucket,
-      TROVE_S3_ENDPOINT: s3.endpoint,
-      TROVE_S3_REGION: s3.region,
-      TROVE_S3_FORCE_PATH_STYLE: 'true',
-      TROVE_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      TROVE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...troveS3Env(s3),
     },
     ...storeOf(s3.dir, S3RVER_OBJECT),
     close: async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3rver } from '../adapters/blob/s3/testing/s3rver.js';
+import { startS3rver, troveS3Env } from '../adapters/blob/s3/testing/s3rver.js';
 import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { TroveClient } from '../client/api-client.js';
 import { pull } from '../client/pull/pull.js';
@@ -58,12 +58,7 @@ describe('fetch handler (serverless API)', () => {
       opened = await openFetchHandler({
         env: {
           TROVE_DATABASE_URL: db.url,
-          TROVE_S3_BUCKET: s3.bucket,
-          TROVE_S3_ENDPOINT: s3.endpoint,
-          TROVE_S3_REGION: s3.region,
-          TROVE_S3_FORCE_PATH_STYLE: 'true',
-          TROVE_S3_ACCESS_KEY_ID: s3.accessKeyId,
-          TROVE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          ...troveS3Env(s3),
         },
         logger: quiet,
       });

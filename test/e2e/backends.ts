@@ -1,4 +1,4 @@
-import { startS3rver } from '../../src/adapters/blob/s3/testing/s3rver.js';
+import { startS3rver, troveS3Env } from '../../src/adapters/blob/s3/testing/s3rver.js';
 import { acquireTestDatabase } from '../../src/adapters/metadata/testing/postgres-server.js';
 
 /** The deployments every end-to-end suite runs against (the CI matrix). */
@@ -31,12 +31,7 @@ export async function openE2eBackend(kind: E2eBackendKind): Promise<E2eBackend> 
       kind,
       env: {
         TROVE_DATABASE_URL: db.url,
-        TROVE_S3_BUCKET: s3.bucket,
-        TROVE_S3_ENDPOINT: s3.endpoint,
-        TROVE_S3_REGION: s3.region,
-        TROVE_S3_FORCE_PATH_STYLE: 'true',
-        TROVE_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        TROVE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        ...troveS3Env(s3),
       },
       close: async () => {
         await s3.stop();

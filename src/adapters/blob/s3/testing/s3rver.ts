@@ -135,3 +135,15 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<Ru
     throw err;
   }
 }
+
+/** The TROVE_S3_* environment that points a trove process at this server. */
+export function troveS3Env(s3: RunningS3rver): Record<string, string> {
+  return {
+    TROVE_S3_BUCKET: s3.bucket,
+    TROVE_S3_ENDPOINT: s3.endpoint,
+    TROVE_S3_REGION: s3.region,
+    TROVE_S3_FORCE_PATH_STYLE: 'true',
+    TROVE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    TROVE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+}
