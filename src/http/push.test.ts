@@ -143,7 +143,7 @@ describe('push through the HTTP API', () => {
     const corrupt = Buffer.from(pack.bytes);
     corrupt[0] = (corrupt[0] ?? 0) ^ 0xff;
     const key = packKey('default', pack.id);
-    await h.local.put(key, Readable.from([corrupt]));
+    await h.driver.put(key, Readable.from([corrupt]));
     await sendPresigned(h.app, start.json.manifestUpload, tree.manifest);
     const commit = await call(h.app, 'POST', `/v1/uploads/${session}/commit`);
     expect(commit.status).toBe(422);

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { checkedBlobStore } from '../adapters/blob/checked.js';
 import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
+import { S3BlobStore } from '../adapters/blob/s3/s3-blob-store.js';
+import { startS3rver } from '../adapters/blob/s3/testing/s3rver.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
+import { openPostgresStore } from '../adapters/metadata/postgres.js';
+import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
 import {
   commitResponse,
@@ -20,40 +24,105 @@ import { sha256Hex } from '../core/digest.js';
 import { encodeManifest } from '../core/manifest.js';
 import { PackWriter } from '../core/pack.js';
 import type { ChunkRef, Digest, ManifestEntry } from '../core/types.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { MetadataStore } from '../ports/metadata-store.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { createApp } from './app.js';
 
 /**
- * Test support (not used by production code): a real in-memory PGlite, a
- * real LocalBlobStore in a temp dir, pg-boss on the same PGlite, and the app.
+ * Test support (not used by production code): the app over real backends.
+ * By default an in-memory PGlite, a LocalBlobStore in a temp dir and pg-boss
+ * on the same PGlite; with TROVE_TEST_BACKEND=postgres+s3 (the second leg of
+ * the CI matrix, see .ci/run) a fresh PostgreSQL database and an S3BlobStore
+ * on a real s3rver process.
  */
 export interface Harness extends ServiceDeps {
   /** The app under test. */
   app: ReturnType<typeof createApp>;
-  /** The local store behind `blobs` (for writing tampered bytes directly). */
-  local: LocalBlobStore;
+  /** The blob driver behind `blobs`, without the checked front layer (for writing tampered bytes). */
+  driver: BlobStore;
+  /** The local store, when blobs are local (its signed routes are mounted on `app`). */
+  local: LocalBlobStore | undefined;
   /** Frees everything. */
   close(): Promise<void>;
 }
 
+/** The backend the service tests run on (TROVE_TEST_BACKEND). */
+export function testBackend(): 'embedded' | 'postgres+s3' {
+  const v = process.env.TROVE_TEST_BACKEND ?? 'embedded';
+  if (v !== 'embedded' && v !== 'postgres+s3') {
+    throw new Error(`TROVE_TEST_BACKEND must be embedded or postgres+s3, not ${v}`);
+  }
+  return v;
+}
+
 /** Builds a harness; `config` overrides the default budgets and formats. */
 export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'trove-http-'));
-  const { store: metadata, executor } = await openPgliteStore();
-  const local = new LocalBlobStore({ root: join(dir, 'blobs'), secret: randomBytes(32) });
-  const blobs = checkedBlobStore(local);
-  const queue = new PgBossQueue({ executor, pollIntervalSeconds: 0.5 });
+  const backends = testBackend() === 'postgres+s3' ? await openPostgresS3() : await openEmbedded();
+  const { metadata, queue, driver, local } = backends;
   await queue.start();
-  const deps = { metadata, blobs, queue, config: { ...DEFAULT_SERVICE_CONFIG, ...config } };
+  const deps = {
+    metadata,
+    blobs: checkedBlobStore(driver),
+    queue,
+    config: { ...DEFAULT_SERVICE_CONFIG, ...config },
+  };
   const app = createApp({ ...deps, localBlobs: local });
   return {
     ...deps,
     app,
+    driver,
     local,
     close: async () => {
       await queue.stop(0);
       await metadata.close();
-      rmSync(dir, { recursive: true, force: true });
+      await backends.close();
+    },
+  };
+}
+
+interface OpenedBackends {
+  metadata: MetadataStore;
+  queue: PgBossQueue;
+  driver: BlobStore;
+  local: LocalBlobStore | undefined;
+  close(): Promise<void>;
+}
+
+async function openEmbedded(): Promise<OpenedBackends> {
+  const dir = mkdtempSync(join(tmpdir(), 'trove-http-'));
+  const { store: metadata, executor } = await openPgliteStore();
+  const local = new LocalBlobStore({ root: join(dir, 'blobs'), secret: randomBytes(32) });
+  return {
+    metadata,
+    queue: new PgBossQueue({ executor, pollIntervalSeconds: 0.5 }),
+    driver: local,
+    local,
+    close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function openPostgresS3(): Promise<OpenedBackends> {
+  const db = await acquireTestDatabase();
+  const s3 = await startS3rver();
+  const { store: metadata } = await openPostgresStore({ connectionString: db.url, poolSize: 4 });
+  return {
+    metadata,
+    queue: new PgBossQueue({
+      executor: { connectionString: db.url },
+      pollIntervalSeconds: 0.5,
+    }),
+    driver: new S3BlobStore({
+      bucket: s3.bucket,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    }),
+    local: undefined,
+    close: async () => {
+      await s3.stop();
+      await db.drop();
     },
   };
 }
@@ -187,11 +256,13 @@ export async function sendPresigned(
   const headers: Record<string, string> = { ...request.headers };
   if (bytes) headers['content-length'] = String(bytes.length);
   if (range) headers.range = `bytes=${range.start}-${range.end - 1}`;
-  return app.request(request.url, {
-    method: request.method,
-    headers,
-    ...(bytes ? { body: bytes } : {}),
-  });
+  const init = { method: request.method, headers, ...(bytes ? { body: bytes } : {}) };
+  // S3 signs absolute URLs: those go to the object store, not to the app.
+  if (/^https?:\/\//.test(request.url)) {
+    delete headers['content-length'];
+    return fetch(request.url, init);
+  }
+  return app.request(request.url, init);
 }
 
 /** Options of a push through the HTTP API. */
