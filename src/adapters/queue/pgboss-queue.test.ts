@@ -148,6 +148,42 @@ describe.each(backends)('PgBossQueue on %s', (_name, openBackend) => {
     expect(finished).toBe(true);
   });
 
+  it('stop() past its grace releases the job, and another worker finishes it', async () => {
+    const schema = `boss_${++n}`;
+    const make = () =>
+      new PgBossQueue({
+        executor: backend.executor,
+        schema,
+        pollIntervalSeconds: 0.5,
+        retryLimit: 3,
+        retryDelaySeconds: 1,
+      });
+    const first = make();
+    const second = make();
+    await first.start();
+    let release: () => void = () => {};
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    const ranOn: string[] = [];
+    await first.work('materialize', async () => {
+      ranOn.push('first');
+      await stuck;
+    });
+    await first.enqueue('materialize', job('v-handoff'));
+    await until(() => ranOn.length === 1);
+    // The first worker is shutting down and its job will not finish within the grace.
+    await first.stop(1_000);
+    await second.start();
+    await second.work('materialize', async () => {
+      ranOn.push('second');
+    });
+    await until(() => ranOn.includes('second'), 20_000);
+    expect(ranOn).toEqual(['first', 'second']);
+    release();
+    await second.stop(1_000);
+  });
+
   it('shares the database with store transactions without deadlock', async () => {
     const queue = await open();
     let handled = 0;
