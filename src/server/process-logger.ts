@@ -19,3 +19,19 @@ export function processLogger(
     base: { role, pid: process.pid },
   });
 }
+
+/**
+ * Sends Node's process warnings (deprecations, the AWS SDK's Node version
+ * notice, ...) through the logger, so a process that logs JSON writes
+ * nothing else to stderr. For CLI entry points only: it replaces Node's
+ * default printer for the whole process.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    logger.warn(warning.message.split('\n')[0] ?? warning.name, {
+      warning: warning.name,
+      detail: warning.message,
+    });
+  });
+}

@@ -55,8 +55,11 @@ Stops cleanly on SIGINT or SIGTERM.`,
     // Loaded on demand so client commands never pay for the database and server modules.
     const { loadServerConfig } = await import('../../config.js');
     const { startServer } = await import('../../server/serve.js');
+    const { logProcessWarnings, processLogger } = await import('../../server/process-logger.js');
     const config = loadServerConfig(flags, io.env);
-    const server = await startServer(config);
+    const logger = processLogger(config);
+    logProcessWarnings(logger);
+    const server = await startServer(config, { logger });
     const where = config.databaseUrl === undefined ? `data ${config.dataDir}` : 'PostgreSQL';
     io.stdout.write(`trove listening on ${server.url} (${where})\n`);
     await waitForStopSignal();

@@ -50,8 +50,11 @@ then go back to the queue for another worker.`,
     }
     const { loadServerConfig } = await import('../../config.js');
     const { startWorkerProcess } = await import('../../server/worker-process.js');
+    const { logProcessWarnings, processLogger } = await import('../../server/process-logger.js');
     const config = loadServerConfig(flags, io.env);
-    const worker = await startWorkerProcess(config, { listen: flags.port !== undefined });
+    const logger = processLogger(config, 'worker');
+    logProcessWarnings(logger);
+    const worker = await startWorkerProcess(config, { listen: flags.port !== undefined, logger });
     io.stdout.write(
       `trove worker running${worker.url ? ` (health and metrics on ${worker.url})` : ''}\n`,
     );
