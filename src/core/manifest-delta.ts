@@ -1,0 +1,94 @@
+import { CHUNKER_ID } from './chunker-params.js';
+import { MAX_MANIFEST_ENTRIES, type ManifestHeaderLine } from './manifest.js';
+import { entryLine, manifestError } from './manifest-line.js';
+import { comparePaths } from './paths.js';
+import type { Digest, ManifestEntry } from './types.js';
+
+/**
+ * Manifest delta: the entries of a new manifest that are not byte-identical
+ * in a base manifest, plus the base paths it drops, in one path-sorted list.
+ * The server merges it with the stored base into the new canonical manifest
+ * (manifest-delta-merge.ts), so what is stored never depends on how it was
+ * uploaded. Format: docs/formats.md, "Manifest delta".
+ */
+
+/** Most change lines one delta may hold (a delta that large is never smaller than its manifest). */
+export const MAX_DELTA_CHANGES = MAX_MANIFEST_ENTRIES;
+
+/** First line of a delta: the base it applies to and the new manifest's header numbers. */
+export interface DeltaHeader extends ManifestHeaderLine {
+  /** Version id of the base manifest. */
+  base: Digest;
+  /** Number of change lines that follow. */
+  changes: number;
+}
+
+/** One change line: a new or replaced entry (`entry` set), or a removed base path. */
+export interface DeltaRecord {
+  /** Path the change applies to. */
+  path: string;
+  /** The new entry, or null when the base entry at `path` is removed. */
+  entry: ManifestEntry | null;
+  /** The canonical line (without newline): the manifest entry line, or the removal line. */
+  line: string;
+}
+
+/** The canonical header line, without its trailing newline. */
+export function deltaHeaderLine(h: DeltaHeader): string {
+  return JSON.stringify({
+    trove: 'manifest-delta',
+    v: 1,
+    base: h.base,
+    chunker: h.chunker,
+    entries: h.entries,
+    files: h.files,
+    size: h.size,
+    chunkRefs: h.chunkRefs,
+    changes: h.changes,
+  });
+}
+
+/** The canonical removal line of a path, without its trailing newline. */
+export function removalLine(path: string): string {
+  return `{"p":${JSON.stringify(path)},"t":"-"}`;
+}
+
+/**
+ * Encodes the delta that turns `base` into `next`. Both lists must be
+ * canonical manifests' entries (sorted, unique; e.g. from decodeManifest or
+ * encodeManifest's input sorted with comparePaths); `header` is next's header.
+ * Only the line text is compared, so an entry is sent iff its line differs.
+ */
+export function encodeManifestDelta(
+  baseId: Digest,
+  base: readonly ManifestEntry[],
+  next: readonly ManifestEntry[],
+  header: ManifestHeaderLine,
+): Buffer {
+  if (header.chunker !== CHUNKER_ID) throw manifestError(`unsupported chunker ${header.chunker}`);
+  const lines: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < base.length || j < next.length) {
+    const b = base[i];
+    const n = next[j];
+    const order = b === undefined ? 1 : n === undefined ? -1 : comparePaths(b.path, n.path);
+    if (order < 0 && b !== undefined) {
+      lines.push(removalLine(b.path));
+      i++;
+    } else if (order > 0 && n !== undefined) {
+      lines.push(entryLine(n));
+      j++;
+    } else if (b !== undefined && n !== undefined) {
+      const line = entryLine(n);
+      if (line !== entryLine(b)) lines.push(line);
+      i++;
+      j++;
+    }
+  }
+  if (lines.length > MAX_DELTA_CHANGES)
+    throw manifestError(`more than ${MAX_DELTA_CHANGES} changes`);
+  const head = deltaHeaderLine({ ...header, base: baseId, changes: lines.length });
+  lines.unshift(head);
+  return Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+}
