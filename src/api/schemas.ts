@@ -110,6 +110,19 @@ export const startUploadRequest = z.object({
   parent: digestSchema.nullable(),
   onConflict: z.enum(['fail', 'force']).default('fail'),
   message: z.string().max(LIMITS.maxMessageLength).default(''),
+  /**
+   * Offer to upload a manifest delta against `base` (a version the tenant
+   * has) instead of the whole manifest; `manifestSize` stays the size of the
+   * full manifest the server rebuilds. The answer carries `deltaUpload` when
+   * the server accepts the base.
+   */
+  manifestDelta: z
+    .object({
+      base: digestSchema,
+      size: z.number().int().positive().max(LIMITS.maxManifestBytes),
+      sha256: digestSchema,
+    })
+    .optional(),
 });
 
 export const startUploadResponse = z.discriminatedUnion('status', [
@@ -124,6 +137,8 @@ export const startUploadResponse = z.discriminatedUnion('status', [
     session: z.string(),
     expiresAt: z.string(),
     manifestUpload: presignedRequestSchema,
+    /** Presigned PUT for the manifest delta; absent when none was offered or its base is unknown (upload the manifest then). */
+    deltaUpload: presignedRequestSchema.optional(),
   }),
 ]);
 

@@ -1,6 +1,7 @@
 import type { CommitResponse } from '../api/schemas.js';
 import { TroveError } from '../errors.js';
 import type { CommitOutcome, SessionRecord } from '../ports/metadata-store.js';
+import { rebuildManifestFromDelta } from './commit-delta.js';
 import { checkManifest, readManifestHeader } from './commit-manifest.js';
 import type { ServiceDeps } from './deps.js';
 import { enqueueMaterialize } from './materialize-jobs.js';
@@ -9,6 +10,8 @@ import { verifyUploadedPack } from './verify-pack.js';
 import { VersionService } from './versions.js';
 
 const PAGE = 1000;
+/** A merged manifest larger than this ends the commit call (the checks then start afresh). */
+const MERGE_STEP_BYTES = 16 * 1024 * 1024;
 
 /** A commit answer with the HTTP status it goes out with (200 committed, 202 verifying). */
 export interface CommitResult {
@@ -51,6 +54,10 @@ export class CommitService {
 
     const packsDone = await this.verifyPacks(tenant, session);
     if (!packsDone) return this.progress(tenant, session);
+
+    // A delta push stores its manifest here; a large merge is this call's whole step.
+    const merged = await rebuildManifestFromDelta(this.deps, tenant, session);
+    if (merged && session.manifestSize > MERGE_STEP_BYTES) return this.progress(tenant, session);
 
     const check = await checkManifest(this.deps, tenant, session);
     if (!check.done) {

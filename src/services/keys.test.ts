@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidBlobKey } from '../adapters/blob/checked.js';
-import { archiveKey, manifestKey, packKey } from './keys.js';
+import { archiveKey, deltaKey, manifestKey, packKey } from './keys.js';
 
 const id = 'ab'.repeat(32);
 
@@ -8,12 +8,18 @@ describe('object keys', () => {
   it('scopes every key by tenant and fans packs out by prefix', () => {
     expect(packKey('default', id)).toBe(`t/default/packs/ab/${id}`);
     expect(manifestKey('default', id)).toBe(`t/default/manifests/${id}`);
+    expect(deltaKey('default', id)).toBe(`t/default/deltas/${id}`);
     expect(archiveKey('default', id, 'tar.gz')).toBe(`t/default/archives/${id}.tar.gz`);
     expect(archiveKey('acme', id, 'tar.zst')).toBe(`t/acme/archives/${id}.tar.zst`);
   });
 
   it('builds keys the blob store accepts', () => {
-    for (const key of [packKey('a', id), manifestKey('a', id), archiveKey('a', id, 'tar.zst')]) {
+    for (const key of [
+      packKey('a', id),
+      manifestKey('a', id),
+      deltaKey('a', id),
+      archiveKey('a', id, 'tar.zst'),
+    ]) {
       expect(isValidBlobKey(key)).toBe(true);
     }
   });

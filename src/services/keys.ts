@@ -16,6 +16,11 @@ export function manifestKey(tenant: string, versionId: Digest): string {
   return `t/${tenant}/manifests/${versionId}`;
 }
 
+/** Key of the manifest delta a push uploads for a version (deleted once the manifest is rebuilt). */
+export function deltaKey(tenant: string, versionId: Digest): string {
+  return `t/${tenant}/deltas/${versionId}`;
+}
+
 /** Key of a version's materialized archive in one format. */
 export function archiveKey(tenant: string, versionId: Digest, format: ArchiveFormat): string {
   return `t/${tenant}/archives/${versionId}.${format}`;

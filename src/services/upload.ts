@@ -7,7 +7,7 @@ import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { SessionRecord } from '../ports/metadata-store.js';
 import type { ServiceDeps } from './deps.js';
-import { manifestKey, packKey } from './keys.js';
+import { deltaKey, manifestKey, packKey } from './keys.js';
 import { enqueueMaterialize } from './materialize-jobs.js';
 import { VersionService } from './versions.js';
 
@@ -23,6 +23,8 @@ export interface StartUploadInput {
   onConflict: 'fail' | 'force';
   /** Push message. */
   message: string;
+  /** A manifest delta the client offers instead of the manifest: its base, size and SHA-256. */
+  manifestDelta?: { base: Digest; size: number; sha256: Digest } | undefined;
 }
 
 /**
@@ -109,12 +111,31 @@ export class UploadService {
       sha256: req.version,
       expiresInSeconds: config.urlTtlSeconds,
     });
+    const deltaUpload = await this.presignDelta(tenant, req);
     return {
       status: 'open',
       session: session.id,
       expiresAt: session.expiresAt.toISOString(),
       manifestUpload,
+      ...(deltaUpload ? { deltaUpload } : {}),
     };
+  }
+
+  /**
+   * Presigns the delta PUT when its base is a version this tenant has. An
+   * unknown base is not an error: the answer simply has no deltaUpload and
+   * the client sends the whole manifest (one round trip either way). The
+   * commit re-reads the base from the delta itself, so nothing is recorded.
+   */
+  private async presignDelta(tenant: string, req: StartUploadInput) {
+    const delta = req.manifestDelta;
+    if (delta === undefined || delta.base === req.version) return undefined;
+    if (!(await this.deps.metadata.getVersion(tenant, delta.base))) return undefined;
+    return this.deps.blobs.presignPut(deltaKey(tenant, req.version), {
+      size: delta.size,
+      sha256: delta.sha256,
+      expiresInSeconds: this.deps.config.urlTtlSeconds,
+    });
   }
 
   /** The digests (deduplicated, in request order) this tenant has not stored. */
