@@ -1,6 +1,7 @@
 import { encodeManifest } from '../core/manifest.js';
 import { TroveError } from '../errors.js';
 import type { TroveClient } from './api-client.js';
+import { DELTA_REJECTED, prepareDelta, saveLocalCopy, sendDelta } from './push/manifest-delta.js';
 import { delay } from './push/pool.js';
 import type { PushProgress } from './push/progress.js';
 import { scanTree } from './push/scan.js';
@@ -61,8 +62,10 @@ export interface PushResult {
   chunks: number;
   /** Chunks uploaded. */
   chunksUploaded: number;
-  /** Bytes actually PUT: packs plus manifest. */
+  /** Bytes actually PUT: packs plus manifest (or manifest delta). */
   bytesUploaded: number;
+  /** Bytes PUT for the manifest: its delta against the parent when the server took one, else the whole manifest. */
+  manifestBytesUploaded: number;
   /** Packs uploaded. */
   packsUploaded: number;
   /** HTTP requests made (API and presigned). */
@@ -119,6 +122,16 @@ export async function push(options: PushOptions): Promise<PushResult> {
     // The parent is committed, so every chunk it references is stored: no need to ask.
     let known = parent !== null && synced === parent ? syncedDigests : new Set<string>();
     const manifest = encodeManifest(scan.entries);
+    const localCopy = cache === null ? null : cache.file.replace(/\.json$/, '.manifest');
+    const delta = await prepareDelta({
+      client,
+      storage,
+      parent,
+      manifest,
+      entries: scan.entries,
+      localCopy,
+      signal,
+    });
     const base = {
       version: manifest.id,
       storage,
@@ -127,7 +140,12 @@ export async function push(options: PushOptions): Promise<PushResult> {
       filesHashed: scan.filesHashed,
       bytesHashed: scan.bytesHashed,
     };
-    const totals = { chunksUploaded: 0, bytesUploaded: 0, packsUploaded: 0 };
+    const totals = {
+      chunksUploaded: 0,
+      bytesUploaded: 0,
+      packsUploaded: 0,
+      manifestBytesUploaded: 0,
+    };
     for (let attempt = 1; ; attempt++) {
       const start = await client.startUpload(storage, {
         version: manifest.id,
@@ -135,10 +153,14 @@ export async function push(options: PushOptions): Promise<PushResult> {
         parent,
         onConflict: options.force ? 'force' : 'fail',
         message: options.message ?? '',
+        ...(delta !== null
+          ? { manifestDelta: { base: delta.base, size: delta.bytes.length, sha256: delta.sha256 } }
+          : {}),
       });
       if (start.status === 'exists') {
         committed = true;
         await finishCache(cache, scan.files, manifest.id);
+        await saveLocalCopy(localCopy, manifest.bytes);
         const unique = new Set(scan.files.flatMap((f) => f.chunks.map((c) => c.digest)));
         return {
           ...base,
@@ -166,12 +188,33 @@ export async function push(options: PushOptions): Promise<PushResult> {
         totals.chunksUploaded += up.chunksUploaded;
         totals.bytesUploaded += up.bytesUploaded;
         totals.packsUploaded += up.packsUploaded;
-        const put = await client.send(start.manifestUpload, { body: () => manifest.bytes, signal });
-        await put.arrayBuffer();
-        totals.bytesUploaded += manifest.bytes.length;
-        const done = await commitLoop(client, start.session, onProgress, signal);
+        const sendManifest = async (): Promise<void> => {
+          const put = await client.send(start.manifestUpload, {
+            body: () => manifest.bytes,
+            signal,
+          });
+          await put.arrayBuffer();
+          totals.bytesUploaded += manifest.bytes.length;
+          totals.manifestBytesUploaded += manifest.bytes.length;
+        };
+        const usedDelta =
+          delta !== null && start.deltaUpload !== undefined
+            ? await sendDelta(client, start.deltaUpload, delta, totals, signal)
+            : false;
+        if (!usedDelta) await sendManifest();
+        let done: Awaited<ReturnType<typeof commitLoop>>;
+        try {
+          done = await commitLoop(client, start.session, onProgress, signal);
+        } catch (err) {
+          // The server rejected the rebuilt manifest (and deleted the delta): send it whole.
+          if (!usedDelta || !(err instanceof TroveError) || !DELTA_REJECTED.has(err.code))
+            throw err;
+          await sendManifest();
+          done = await commitLoop(client, start.session, onProgress, signal);
+        }
         committed = true;
         await finishCache(cache, scan.files, manifest.id);
+        await saveLocalCopy(localCopy, manifest.bytes);
         return {
           ...base,
           ...totals,

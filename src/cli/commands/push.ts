@@ -70,7 +70,7 @@ export const pushCommand = defineCommand<PushResult>({
     const what = r.created ? 'new' : 'unchanged';
     const upload =
       r.bytesUploaded > 0
-        ? `uploaded ${formatBytes(r.bytesUploaded)} in ${plural(r.packsUploaded, 'pack')}`
+        ? `uploaded ${formatBytes(r.bytesUploaded)} (manifest ${formatBytes(r.manifestBytesUploaded)}) in ${plural(r.packsUploaded, 'pack')}`
         : 'uploaded nothing';
     return `pushed ${r.storage}@${shortId(r.version)} (${what}): ${plural(r.files, 'file')}, ${formatBytes(r.size)}, ${upload}, ${formatDuration(r.durationMs)}`;
   },
