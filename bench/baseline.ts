@@ -79,8 +79,12 @@ export async function baselinePull(url: string, dest: string): Promise<BaselineR
 }
 
 /** `tar -xzf` (or `--zstd -xf`) of a local archive file into `dest` (an existing empty directory). */
-export async function localExtract(archive: string, dest: string): Promise<BaselineResult> {
-  const args = archive.endsWith('.zst') ? ['--zstd', '-xf'] : ['-xzf'];
+export async function localExtract(
+  archive: string,
+  dest: string,
+  format: 'tar.gz' | 'tar.zst' = archive.endsWith('.zst') ? 'tar.zst' : 'tar.gz',
+): Promise<BaselineResult> {
+  const args = format === 'tar.zst' ? ['--zstd', '-xf'] : ['-xzf'];
   const m = check('tar -x', await measure('tar', [...args, archive, '-C', dest]));
   return { ms: m.ms, bytes: statSync(archive).size, requests: 0, rssKiB: m.rssKiB, cpuMs: m.cpuMs };
 }

@@ -133,7 +133,7 @@ async function oneRun(run: number): Promise<{ steps: StepSample[]; total: RunSam
           return r;
         },
         localTar: async () => {
-          const r = await localExtract(archive, fresh(outDir));
+          const r = await localExtract(archive, fresh(outDir), FORMAT);
           verify("tar -x of trove's archive", outDir, src.digest);
           return r;
         },
