@@ -1,15 +1,17 @@
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { sha256Hex } from './digest.js';
 import { decodeManifest, encodeManifest } from './manifest.js';
-import { encodeManifestDelta, removalLine } from './manifest-delta.js';
+import { compressManifestDelta, encodeManifestDelta, removalLine } from './manifest-delta.js';
 import { decodeManifestDelta, ManifestDeltaDecoder } from './manifest-delta-decode.js';
 import { entryLine } from './manifest-line.js';
 import { comparePaths } from './paths.js';
 import { mutate, succeedsOrTroveError, treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
+import { createZstdDecompressStream } from './zstd-stream.js';
 
 const BASE = sha256Hex(Buffer.from('base'));
 const d1 = sha256Hex(Buffer.from('one'));
@@ -185,5 +187,18 @@ describe('delta vs manifest', () => {
         );
       }),
     );
+  });
+});
+
+describe('compressManifestDelta', () => {
+  it('stores zstd frames that the bounded frame decoder reads back', async () => {
+    const t: ManifestEntry[] = [{ path: 'd', type: 'dir' }];
+    for (let i = 0; i < 500; i++) t.push({ path: `d/f${i}`, type: 'symlink', target: 'x' });
+    const raw = delta([], t);
+    const stored = await compressManifestDelta(raw);
+    expect(stored.length).toBeLessThan(raw.length / 2);
+    const parts: Buffer[] = [];
+    for await (const p of Readable.from([stored]).pipe(createZstdDecompressStream())) parts.push(p);
+    expect(Buffer.concat(parts).equals(raw)).toBe(true);
   });
 });
