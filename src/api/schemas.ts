@@ -210,6 +210,14 @@ export const planResponse = z.object({
   unknown: z.array(digestSchema),
 });
 
+/** GET /v1/storages/{storage}/versions/{ref}/manifest-delta?base= (answers zstd bytes, not JSON) */
+export const manifestDeltaQuery = z.object({
+  /** Full id of the version the client holds (any storage of the tenant). */
+  base: digestSchema,
+});
+/** Response header naming the full id of the version the delta rebuilds (ref resolved). */
+export const MANIFEST_DELTA_VERSION_HEADER = 'x-trove-version';
+
 export type StartUploadRequest = z.input<typeof startUploadRequest>;
 export type StartUploadResponse = z.infer<typeof startUploadResponse>;
 export type MissingChunksResponse = z.infer<typeof missingChunksResponse>;
@@ -235,6 +243,7 @@ export type PresignedRequestBody = z.infer<typeof presignedRequestSchema>;
  *   GET  /v1/storages/{storage}/versions?cursor&limit -> listVersionsResponse (newest first)
  *   GET  /v1/storages/{storage}/versions/{ref}      -> versionDetailSchema (archive download URLs when ready)
  *   POST /v1/storages/{storage}/versions/{ref}/plan -> planResponse
+ *   GET  /v1/storages/{storage}/versions/{ref}/manifest-delta?base -> zstd manifest delta bytes
  *   POST /v1/storages/{storage}/uploads             -> startUploadResponse (200 exists / 201 open)
  *   POST /v1/uploads/{session}/missing              -> missingChunksResponse
  *   POST /v1/uploads/{session}/packs                -> presignPacksResponse

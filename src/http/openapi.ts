@@ -4,6 +4,7 @@ import {
   errorBodySchema,
   listStoragesResponse,
   listVersionsResponse,
+  manifestDeltaQuery,
   missingChunksRequest,
   missingChunksResponse,
   planRequest,
@@ -116,6 +117,19 @@ const ROUTES: RouteSpec[] = [
     responses: { 200: { description: 'the plan', schema: planResponse } },
   },
   {
+    method: 'get',
+    path: '/v1/storages/{storage}/versions/{ref}/manifest-delta',
+    summary: 'The manifest of a version as a delta against a version the client holds',
+    params: { storage: storageNameSchema, ref: versionRefSchema },
+    query: manifestDeltaQuery,
+    responses: {
+      200: {
+        description:
+          'application/octet-stream: the manifest delta (docs/formats.md) as zstd frames; X-Trove-Version names the version',
+      },
+    },
+  },
+  {
     method: 'post',
     path: '/v1/storages/{storage}/uploads',
     summary: 'Start a push (or record an existing version)',
@@ -163,7 +177,7 @@ function operation(route: RouteSpec): Json {
     parameters.push({
       name,
       in: 'query',
-      required: false,
+      required: !(schema as z.ZodType).safeParse(undefined).success,
       schema: schemaOf(schema as z.ZodType, 'input'),
     });
   }

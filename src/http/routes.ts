@@ -3,6 +3,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import {
   LIMITS,
+  MANIFEST_DELTA_VERSION_HEADER,
+  manifestDeltaQuery,
   missingChunksRequest,
   planRequest,
   presignPacksRequest,
@@ -13,6 +15,7 @@ import {
 import { TroveError } from '../errors.js';
 import { CommitService } from '../services/commit.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { readManifestDelta } from '../services/manifest-delta-read.js';
 import { PlanService } from '../services/plan.js';
 import { UploadService } from '../services/upload.js';
 import { VersionService } from '../services/versions.js';
@@ -79,6 +82,22 @@ export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
     const ref = param('version reference', versionRefSchema, c.req.param('ref'));
     const body = await jsonBody(c, planRequest);
     return c.json(await plans.plan(c.var.tenant, storage, ref, body.digests));
+  });
+
+  app.get('/storages/:storage/versions/:ref/manifest-delta', async (c) => {
+    const storage = storageOf(c.req.param('storage'));
+    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
+    const { base } = param('query', manifestDeltaQuery, c.req.query());
+    const delta = await readManifestDelta(deps, c.var.tenant, storage, ref, base);
+    // Bytes, not JSON: a delta is bounded (manifest-delta-read.ts) and a presigned
+    // detour would cost a round trip plus a stored object per version pair.
+    return c.body(new Uint8Array(delta.bytes), 200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(delta.bytes.length),
+      [MANIFEST_DELTA_VERSION_HEADER]: delta.version,
+      // The answer for two full ids never changes, so a cache in front may keep it.
+      ...(ref === delta.version ? { 'cache-control': 'private, max-age=86400, immutable' } : {}),
+    });
   });
 
   app.post('/storages/:storage/uploads', limitBody, async (c) => {
