@@ -118,6 +118,26 @@ export class TroveClient {
   }
 
   /**
+   * The manifest of `version` as a zstd manifest delta against `base`
+   * (GET .../manifest-delta). Returns the successful Response unread, so the
+   * caller streams and bounds the body; errors keep their server code.
+   */
+  getManifestDelta(
+    storage: string,
+    version: string,
+    base: string,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const path = `/v1/storages/${enc(storage)}/versions/${enc(version)}/manifest-delta${query({ base })}`;
+    const headers: Record<string, string> = { accept: 'application/octet-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    return this.withRetries(() => {
+      this.notify('api', 'GET');
+      return fetch(`${this.baseUrl}${path}`, { headers, ...(signal ? { signal } : {}) });
+    });
+  }
+
+  /**
    * Adds a listener called for every HTTP request made from now on (as
    * `onRequest` is); returns a function that removes it. Lets one operation
    * count its own requests on a shared client.

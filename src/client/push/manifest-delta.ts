@@ -62,12 +62,23 @@ export async function prepareDelta(o: PrepareDeltaOptions): Promise<PreparedDelt
   return { base: o.parent, bytes, sha256: sha256Hex(bytes) };
 }
 
+/** Where a tree's last pushed (or pulled) manifest is kept: beside its stat cache file. */
+export function localCopyPath(statCacheFile: string): string {
+  return statCacheFile.replace(/\.json$/, '.manifest');
+}
+
+/** The local copy's bytes if they are the manifest of `id` (checked by SHA-256), else null. */
+export async function readLocalCopy(path: string, id: Digest): Promise<Buffer | null> {
+  const bytes = await readFile(path).catch(() => null);
+  return bytes !== null && sha256Hex(bytes) === id ? bytes : null;
+}
+
 async function loadBase(o: PrepareDeltaOptions): Promise<ManifestEntry[] | null> {
   const parent = o.parent;
   if (parent === null) return null;
   if (o.localCopy !== null) {
-    const bytes = await readFile(o.localCopy).catch(() => null);
-    if (bytes !== null && sha256Hex(bytes) === parent) {
+    const bytes = await readLocalCopy(o.localCopy, parent);
+    if (bytes !== null) {
       try {
         return decodeManifest(bytes).entries;
       } catch {
