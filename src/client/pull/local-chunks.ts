@@ -21,6 +21,8 @@ export interface FindLocalOptions {
   root: string;
   /** Stat cache of that tree; files it vouches for are not read at all. */
   cache: StatCache | null;
+  /** Chunks of old-tree files already verified by path (files adopted whole); not read again. */
+  known?: ReadonlyMap<string, readonly ChunkRef[]>;
   /** The chunks the new version needs, with their sizes. */
   needed: ReadonlyMap<Digest, number>;
   /** Stops the walk. */
@@ -78,9 +80,10 @@ function scanFile(
     return;
   }
   if (!st.isFile() || st.size === 0) return;
-  const cached = options.cache?.lookup(path, st);
   const chunks =
-    cached?.chunks ?? (st.size >= CHUNKER_PARAMS.min || sizes.has(st.size) ? hashFile(abs) : []);
+    options.known?.get(path) ??
+    options.cache?.lookup(path, st)?.chunks ??
+    (st.size >= CHUNKER_PARAMS.min || sizes.has(st.size) ? hashFile(abs) : []);
   let offset = 0;
   for (const c of chunks) {
     if (options.needed.has(c.digest) && !found.has(c.digest))

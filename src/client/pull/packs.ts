@@ -1,11 +1,12 @@
-import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { sha256Hex } from '../../core/digest.js';
-import type { Digest, FileEntry, ManifestEntry } from '../../core/types.js';
-import { TroveError } from '../../errors.js';
+import type { ChunkRef, Digest, FileEntry, ManifestEntry } from '../../core/types.js';
 import type { TroveClient } from '../api-client.js';
 import type { StatCache } from '../stat-cache.js';
+import { Adopter } from './adopt.js';
 import { fetchChunks } from './fetch-chunks.js';
 import { findLocalChunks, type LocalChunk } from './local-chunks.js';
+import { PlacementWriter } from './placement.js';
 import { SafeTree } from './safe-tree.js';
 
 /** Options of buildFromPacks. */
@@ -40,11 +41,16 @@ export interface PacksBuildResult {
   chunksFetched: number;
   /** Unique chunks copied from the old tree. */
   chunksReused: number;
+  /** Files taken over from the old tree whole (hard link or reflink), path -> chunks. */
+  adopted: ReadonlyMap<string, readonly ChunkRef[]>;
+  /** Must run right before the swap: throws target_conflict if a hard-linked file changed. */
+  recheck: () => void;
 }
 
 /**
  * Builds a version's tree from chunks: the skeleton first (dirs, symlinks,
- * empty files), then every chunk written at each offset where the manifest
+ * empty files, and unchanged files of the old tree taken over whole by
+ * adopt.ts, whose bytes are never read or written), then every chunk written at each offset where the manifest
  * places it (a file is created by its first write; positional writes fill
  * it in whatever order chunks arrive). A chunk present in the old tree is copied
  * from there after re-hashing; the rest are downloaded and verified. A chunk
@@ -59,9 +65,13 @@ export async function buildFromPacks(options: PacksBuildOptions): Promise<PacksB
   const places = new Map<Digest, number[]>();
   /** digest -> raw size the manifest gives it */
   const sizes = new Map<Digest, number>();
+  const adopter =
+    options.oldRoot === null ? null : new Adopter(tree, options.oldRoot, options.cache);
   for (const e of options.entries) {
+    options.signal?.throwIfAborted();
     if (e.type === 'dir') tree.dir(e.path);
     else if (e.type === 'symlink') tree.symlink(e.path, e.target);
+    else if (adopter?.adopt(e)) continue;
     else {
       // Non-empty files are created by their first chunk write: one open per small file.
       if (e.size === 0) closeSync(tree.openFile(e.path, e.executable));
@@ -85,6 +95,7 @@ export async function buildFromPacks(options: PacksBuildOptions): Promise<PacksB
         root: options.oldRoot,
         cache: options.cache,
         needed: sizes,
+        ...(adopter ? { known: adopter.adopted } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       chunksReused = copyLocal(local, writer);
@@ -103,7 +114,12 @@ export async function buildFromPacks(options: PacksBuildOptions): Promise<PacksB
             ...(options.onBytes ? { onBytes: options.onBytes } : {}),
             ...(options.signal ? { signal: options.signal } : {}),
           });
-    return { chunksFetched: fetched.chunks, chunksReused };
+    return {
+      chunksFetched: fetched.chunks,
+      chunksReused,
+      adopted: adopter?.adopted ?? new Map(),
+      recheck: () => adopter?.recheck(),
+    };
   } finally {
     writer.close();
   }
@@ -141,83 +157,4 @@ function copyLocal(local: Map<Digest, LocalChunk>, writer: PlacementWriter): num
     if (fd !== null) closeSync(fd);
   }
   return reused;
-}
-
-/** Max files kept open while placing chunks (a large file gets many chunks in a row). */
-const OPEN_FILES = 64;
-
-/** Writes a chunk at every place the manifest puts it, keeping a few files open. */
-class PlacementWriter {
-  /** Digests already written everywhere they belong. */
-  readonly done = new Set<Digest>();
-  private readonly fds = new Map<number, number>();
-  private readonly created: Uint8Array;
-
-  constructor(
-    private readonly tree: SafeTree,
-    private readonly files: readonly FileEntry[],
-    private readonly places: ReadonlyMap<Digest, number[]>,
-    private readonly sizes: ReadonlyMap<Digest, number>,
-    private readonly onWritten: ((n: number) => void) | undefined,
-  ) {
-    this.created = new Uint8Array(files.length);
-  }
-
-  place(digest: Digest, raw: Buffer): void {
-    if (this.done.has(digest)) return;
-    // The bytes were verified against the digest; a manifest giving that digest another size lies.
-    if (raw.length !== this.sizes.get(digest))
-      throw new TroveError(
-        'digest_mismatch',
-        `chunk ${digest} is ${raw.length} bytes, the manifest says ${this.sizes.get(digest)}`,
-        { digest },
-      );
-    const list = this.places.get(digest) ?? [];
-    for (let i = 0; i < list.length; i += 2) {
-      const index = list[i]!;
-      const single = this.files[index]!.chunks.length === 1;
-      // A single-chunk file is complete after this write: no point caching its fd.
-      const fd = single ? this.create(index) : this.fd(index);
-      const offset = list[i + 1]!;
-      try {
-        let at = 0;
-        while (at < raw.length) at += writeSync(fd, raw, at, raw.length - at, offset + at);
-      } finally {
-        if (single) closeSync(fd);
-      }
-      this.onWritten?.(raw.length);
-    }
-    this.done.add(digest);
-  }
-
-  close(): void {
-    for (const fd of this.fds.values()) closeSync(fd);
-    this.fds.clear();
-  }
-
-  private fd(index: number): number {
-    const open = this.fds.get(index);
-    if (open !== undefined) return open;
-    if (this.fds.size >= OPEN_FILES) {
-      const [oldest, fd] = this.fds.entries().next().value as [number, number];
-      closeSync(fd);
-      this.fds.delete(oldest);
-    }
-    const fd = this.created[index]
-      ? openSync(
-          this.tree.abs(this.files[index]!.path),
-          constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0),
-        )
-      : this.create(index);
-    this.fds.set(index, fd);
-    return fd;
-  }
-
-  /** Creates a file on its first write (through SafeTree: exclusive, exact mode). */
-  private create(index: number): number {
-    const f = this.files[index]!;
-    const fd = this.tree.openFile(f.path, f.executable);
-    this.created[index] = 1;
-    return fd;
-  }
 }

@@ -7,7 +7,7 @@ import type { TroveClient } from '../api-client.js';
 import { StatCache } from '../stat-cache.js';
 import { extractArchive, type PendingArchive, startArchiveGet } from './archive.js';
 import { type FetchedManifest, fetchManifest } from './manifest.js';
-import { buildFromPacks } from './packs.js';
+import { buildFromPacks, type PacksBuildResult } from './packs.js';
 import { ProgressTracker, type PullProgress } from './progress.js';
 import { recordTree } from './record.js';
 import { makeTempDir, recoverTarget, swapIn, type TargetState, targetState } from './swap.js';
@@ -58,6 +58,8 @@ export interface PullResult {
   chunksFetched: number;
   /** Unique chunks copied from the previous local tree. */
   chunksReused: number;
+  /** Unchanged files taken over from the previous tree without copying (hard link or reflink). */
+  filesAdopted: number;
   /** HTTP requests made while the pull ran (API calls and presigned GETs, retries included). */
   requests: number;
   /** Wall time in milliseconds. */
@@ -123,7 +125,7 @@ async function pullTree(
     : null;
   const temp: { path: string } = { path: '' };
   let manifest: FetchedManifest;
-  let built: Built;
+  let built: Built & Adoption;
   try {
     progress.phase('manifest');
     manifest = await fetchManifest(client, version, signal);
@@ -134,12 +136,14 @@ async function pullTree(
     built = await build(options, ctx, pending);
     signal?.throwIfAborted();
     progress.phase('swap');
+    // Hard-linked files are still the target's too: anything written through it since shows here.
+    built.recheck();
     await swapIn(temp.path, target, state);
   } finally {
     pending?.abort();
     if (temp.path !== '') await rm(temp.path, { recursive: true, force: true });
   }
-  if (cache) await recordTree(cache, target, version.id, manifest.entries);
+  if (cache) await recordTree(cache, target, version.id, manifest.entries, built.adopted);
   progress.phase('done');
   return {
     version: version.id,
@@ -147,12 +151,18 @@ async function pullTree(
     files: manifest.header.files,
     size: manifest.header.size,
     bytesDownloaded: progress.state.bytesDownloaded,
-    ...built,
+    source: built.source,
+    chunksFetched: built.chunksFetched,
+    chunksReused: built.chunksReused,
+    filesAdopted: built.adopted.size,
   };
 }
 
 /** How the new tree was built. */
 type Built = Pick<PullResult, 'source' | 'chunksFetched' | 'chunksReused'>;
+/** Files taken over from the old tree, and the check to run before the swap (see adopt.ts). */
+type Adoption = Pick<PacksBuildResult, 'adopted' | 'recheck'>;
+const NO_ADOPTION: Adoption = { adopted: new Map(), recheck: () => undefined };
 
 /** What build needs besides the options. */
 interface BuildContext {
@@ -175,7 +185,7 @@ async function build(
   options: PullOptions,
   ctx: BuildContext,
   pending: PendingArchive | null,
-): Promise<Built> {
+): Promise<Built & Adoption> {
   const { client, signal } = options;
   const { progress, temp } = ctx;
   if (pending) {
@@ -189,7 +199,7 @@ async function build(
         onWritten: progress.written,
         ...(signal ? { signal } : {}),
       });
-      return { source: 'archive', chunksFetched: 0, chunksReused: 0 };
+      return { source: 'archive', chunksFetched: 0, chunksReused: 0, ...NO_ADOPTION };
     } catch (err) {
       if (!(err instanceof TroveError && ARCHIVE_FALLBACK.has(err.code))) throw err;
       // The archive went away (GC, expiry) or its download broke off: packs still work.

@@ -14,13 +14,17 @@ import { RACY_WINDOW_MS, type StatCache } from '../stat-cache.js';
  * (the common agent cycle: restore, work, push) would re-hash the whole
  * tree. Manifests carry no mtimes, so each file's mtime is set just before
  * that window instead: safe, because any later write moves mtime to a
- * different "now", which the cache detects.
+ * different "now", which the cache detects. Files the pull took over from
+ * the previous tree (`kept`) keep their mtime, as git keeps an unchanged
+ * file's: it is already outside the window (adopt.ts required that, or the
+ * cache's own racy rule did), and build tools see them as untouched.
  */
 export async function recordTree(
   cache: StatCache,
   root: string,
   version: string,
   entries: readonly ManifestEntry[],
+  kept: ReadonlySet<string> | ReadonlyMap<string, unknown> = new Set(),
 ): Promise<void> {
   try {
     const paths = new Set<string>();
@@ -28,7 +32,7 @@ export async function recordTree(
     for (const e of entries) {
       if (e.type !== 'file') continue;
       const abs = join(root, e.path);
-      lutimesSync(abs, settled, settled);
+      if (!kept.has(e.path)) lutimesSync(abs, settled, settled);
       const st = lstatSync(abs);
       cache.set(e.path, {
         size: st.size,

@@ -1,4 +1,14 @@
-import { closeSync, constants, fchmodSync, mkdirSync, openSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  fchmodSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { entryPathProblem, isSafeSymlink, parentPath } from '../../core/paths.js';
 import { TroveError } from '../../errors.js';
@@ -85,6 +95,47 @@ export class SafeTree {
     }
     this.others.add(path);
     return fd;
+  }
+
+  /**
+   * Makes `path` a hard link to `source`, a file of the previous tree the
+   * caller has verified (adopt.ts). link(2) never follows a symlink at
+   * `source` and fails if `path` exists; its parent is one of ours. Throws
+   * the raw errno error when the filesystem refuses.
+   */
+  link(path: string, source: string): void {
+    this.claim(path);
+    linkSync(source, join(this.root, path));
+    this.others.add(path);
+  }
+
+  /**
+   * Makes `path` a copy-on-write clone of `source` (FICLONE: shares extents,
+   * not the inode; the mode is copied, and the caller checked it). Fails
+   * rather than falling back to a byte copy, whose bytes nobody would verify.
+   */
+  clone(path: string, source: string): void {
+    this.claim(path);
+    const abs = join(this.root, path);
+    try {
+      copyFileSync(source, abs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+    } catch (err) {
+      // A failed clone may leave the empty file it created; the name is ours to release.
+      try {
+        unlinkSync(abs);
+      } catch {
+        // Nothing was created.
+      }
+      throw err;
+    }
+    this.others.add(path);
+  }
+
+  /** Removes a file this writer created, so the path can be created again another way. */
+  drop(path: string): void {
+    if (!this.others.has(path) || this.links.has(path)) throw unsafe(path, 'not a file of ours');
+    unlinkSync(join(this.root, path));
+    this.others.delete(path);
   }
 
   /** Absolute path of an entry (after it was created through this writer). */
