@@ -165,6 +165,30 @@ describe('pull through a real server', () => {
     expect(snapshot(target)).toEqual(snapshot(src));
   });
 
+  it('an incremental pull fetches the manifest as a delta from the version it holds', async () => {
+    const src = join(base, 'src-delta');
+    const cacheDir = join(base, 'cache-delta');
+    const target = join(base, 'delta');
+    const files = Array.from({ length: 2000 }, (_, i) => ({
+      path: `f/${String(i).padStart(4, '0')}.txt`,
+      type: 'file' as const,
+      data: Buffer.from(`file ${i}\n`),
+    }));
+    writeSpec(src, [{ path: 'f', type: 'dir' }, ...files]);
+    await push({ client, storage: 'delta', dir: src });
+    const first = await pull({ client, storage: 'delta', target, cacheDir, archive: false });
+    // The whole manifest: ~2000 lines of path, size and digest.
+    expect(first.bytesDownloaded).toBeGreaterThan(150_000);
+
+    writeFileSync(join(src, 'f/0007.txt'), 'changed\n');
+    const v2 = await push({ client, storage: 'delta', dir: src });
+    const second = await pull({ client, storage: 'delta', target, cacheDir });
+    expect(second.version).toBe(v2.version);
+    // One changed line as a zstd delta plus one small chunk, not the 150 kB manifest.
+    expect(second.bytesDownloaded).toBeLessThan(5_000);
+    expect(snapshot(target)).toEqual(snapshot(src));
+  });
+
   it('fetches more chunks than one plan request may name (batches of 10k digests)', async () => {
     const src = join(base, 'src-many');
     const spec: SpecEntry[] = [];

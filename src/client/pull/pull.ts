@@ -7,6 +7,11 @@ import type { TroveClient } from '../api-client.js';
 import { StatCache } from '../stat-cache.js';
 import { extractArchive, type PendingArchive, startArchiveGet } from './archive.js';
 import { type FetchedManifest, fetchManifest } from './manifest.js';
+import {
+  fetchManifestViaDelta,
+  localManifestBase,
+  savePulledManifest,
+} from './manifest-delta-fetch.js';
 import { buildFromPacks, type PacksBuildResult } from './packs.js';
 import { ProgressTracker, type PullProgress } from './progress.js';
 import { recordTree } from './record.js';
@@ -128,7 +133,15 @@ async function pullTree(
   let built: Built & Adoption;
   try {
     progress.phase('manifest');
-    manifest = await fetchManifest(client, version, signal);
+    // A target holding a version this client pulled or pushed: fetch only the
+    // manifest delta from it (merged locally, verified against the version id).
+    const base =
+      cache && state === 'nonempty'
+        ? await localManifestBase(cache.file, cache.syncedVersion)
+        : null;
+    manifest = base
+      ? await fetchManifestViaDelta(client, storage, version, base, signal)
+      : await fetchManifest(client, version, signal);
     progress.state.bytesDownloaded += manifest.bytes;
     progress.state.totalBytes = manifest.header.size;
     temp.path = await makeTempDir(target);
@@ -143,7 +156,11 @@ async function pullTree(
     pending?.abort();
     if (temp.path !== '') await rm(temp.path, { recursive: true, force: true });
   }
-  if (cache) await recordTree(cache, target, version.id, manifest.entries, built.adopted);
+  if (cache) {
+    await recordTree(cache, target, version.id, manifest.entries, built.adopted);
+    // The next pull's (and push's) delta base.
+    await savePulledManifest(cache.file, version.id, manifest);
+  }
   progress.phase('done');
   return {
     version: version.id,
