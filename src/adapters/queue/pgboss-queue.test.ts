@@ -55,7 +55,7 @@ const backends: [string, () => Promise<Backend>][] = [
   ],
 ];
 
-describe.each(backends)('PgBossQueue on %s', (_name, openBackend) => {
+describe.each(backends)('PgBossQueue on %s', (name, openBackend) => {
   let backend: Backend;
   let n = 0;
   const open = async (extra: { retryDelaySeconds?: number } = {}) => {
@@ -147,6 +147,23 @@ describe.each(backends)('PgBossQueue on %s', (_name, openBackend) => {
     await queue.stop(10_000);
     expect(finished).toBe(true);
   });
+
+  // Only PostgreSQL has separate processes: PGlite belongs to one process, and
+  // pg-boss instances sharing its single connection would interleave scripts.
+  const acrossProcesses = name === 'PostgreSQL' ? it : it.skip;
+  acrossProcesses(
+    'several processes starting at once on a fresh schema all start (queue creation races)',
+    async () => {
+      const schema = `boss_${++n}`;
+      const queues = Array.from(
+        { length: 6 },
+        () => new PgBossQueue({ executor: backend.executor, schema, pollIntervalSeconds: 0.5 }),
+      );
+      const started = await Promise.allSettled(queues.map((q) => q.start()));
+      expect(started.filter((r) => r.status === 'rejected')).toEqual([]);
+      await Promise.all(queues.map((q) => q.stop(1_000)));
+    },
+  );
 
   it('stop() past its grace releases the job, and another worker finishes it', async () => {
     const schema = `boss_${++n}`;

@@ -74,6 +74,8 @@ export class PgBossQueue implements JobQueue {
 
   async start(): Promise<void> {
     if (this.started) return;
+    // Not retried: a failed pg-boss start() leaves it "starting". Its migrations
+    // take an advisory lock, so processes starting together do not race there.
     await this.boss.start();
     this.started = true;
     for (const name of JOB_NAMES) await this.ensureQueue(name);
@@ -150,13 +152,34 @@ export class PgBossQueue implements JobQueue {
 
   private async ensureQueue(name: string): Promise<void> {
     if (this.ensured.has(name)) return;
-    await this.boss.createQueue(name, { name, ...this.queueOptions });
-    // createQueue keeps an existing queue's settings; apply the configured ones.
-    await this.boss.updateQueue(name, { name, ...this.queueOptions });
+    // Processes starting together race to create the queue: pg-boss's
+    // create_queue attaches a partition to the job table, and PostgreSQL may
+    // abort one racer with a deadlock. Both statements are idempotent, so the
+    // loser retries.
+    await retryOnDeadlock(async () => {
+      await this.boss.createQueue(name, { name, ...this.queueOptions });
+      // createQueue keeps an existing queue's settings; apply the configured ones.
+      await this.boss.updateQueue(name, { name, ...this.queueOptions });
+    });
     this.ensured.add(name);
   }
 
   private assertStarted(): void {
     if (!this.started) throw new TroveError('unavailable', 'job queue is not started');
+  }
+}
+
+const DEADLOCK_ATTEMPTS = 5;
+
+/** Runs `fn` again (with jittered backoff) when PostgreSQL aborted it as a deadlock victim. */
+export async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== '40P01' || attempt >= DEADLOCK_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+    }
   }
 }
