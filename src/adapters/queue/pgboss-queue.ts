@@ -76,9 +76,19 @@ export class PgBossQueue implements JobQueue {
     if (this.started) return;
     // Not retried: a failed pg-boss start() leaves it "starting". Its migrations
     // take an advisory lock, so processes starting together do not race there.
-    await this.boss.start();
-    this.started = true;
-    for (const name of JOB_NAMES) await this.ensureQueue(name);
+    try {
+      await this.boss.start();
+      this.started = true;
+      for (const name of JOB_NAMES) await this.ensureQueue(name);
+    } catch (err) {
+      // Close pg-boss's pool and timers, or a process that failed to start
+      // would report the error and then never exit.
+      this.started = false;
+      await this.boss
+        .stop({ graceful: false, wait: true, close: true, timeout: 1000 })
+        .catch(() => {});
+      throw err;
+    }
   }
 
   async stop(graceMs = 30_000): Promise<void> {
