@@ -1,5 +1,3 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { check, measure } from './proc.js';
 
 /**
@@ -119,22 +117,4 @@ export class TroveCli {
     }
     throw new Error(`archive ${format} of ${version} not ready after 15 minutes`);
   }
-}
-
-/** Finds the materialized archive file of a version in the server's data dir. */
-export function findArchiveFile(dataDir: string, version: string, format: string): string | null {
-  const name = `${version}.${format}`;
-  const walk = (dir: string): string | null => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        const hit = walk(p);
-        if (hit !== null) return hit;
-      } else if (e.name === name) {
-        return p;
-      }
-    }
-    return null;
-  };
-  return walk(dataDir);
 }
