@@ -78,6 +78,10 @@ async function start(): Promise<ThrowawayPostgres> {
   process.once('exit', () => child.kill('SIGINT'));
   const url = `postgres://postgres:${THROWAWAY_PASSWORD}@127.0.0.1:${port}/postgres`;
   await waitReady(url, child, () => log);
+  // The server must not keep its user alive (a bench or script that is done
+  // would hang): the exit hook and the watchdog stop it.
+  child.unref();
+  (child.stderr as (NodeJS.ReadableStream & { unref?: () => void }) | null)?.unref?.();
   return { url, dir };
 }
 
