@@ -1,6 +1,7 @@
 import { TroveError } from '../errors.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { isDigest } from './digest.js';
+import { LineSplitter } from './line-splitter.js';
 import { MAX_MANIFEST_ENTRIES, MAX_MANIFEST_LINE_BYTES } from './manifest.js';
 import {
   type DeltaHeader,
@@ -11,8 +12,6 @@ import {
 } from './manifest-delta.js';
 import { entryFromJson, entryLine, entryProblem, manifestError } from './manifest-line.js';
 import { comparePaths, entryPathProblem } from './paths.js';
-
-const NL = 0x0a;
 
 function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
@@ -41,8 +40,7 @@ function headerFromJson(v: unknown): DeltaHeader {
 export class ManifestDeltaDecoder {
   /** The header, available once the first line has been pushed. */
   header: DeltaHeader | null = null;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly lines = new LineSplitter(MAX_MANIFEST_LINE_BYTES);
   private lineNo = 0;
   private changes = 0;
   private prev: string | null = null;
@@ -51,37 +49,23 @@ export class ManifestDeltaDecoder {
   /** Consumes bytes; returns the change records whose lines are now complete. Throws invalid_manifest. */
   push(chunk: Uint8Array): DeltaRecord[] {
     if (this.ended) throw manifestError('data pushed after end');
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const out: DeltaRecord[] = [];
-    for (;;) {
-      const nl = buf.indexOf(NL);
-      if (nl < 0) {
-        this.pendingBytes += buf.length;
-        if (this.pendingBytes > MAX_MANIFEST_LINE_BYTES)
-          throw this.fail(`line longer than ${MAX_MANIFEST_LINE_BYTES} bytes`, this.lineNo + 1);
-        if (buf.length > 0) this.pending.push(Buffer.from(buf));
-        return out;
-      }
-      let line = buf.subarray(0, nl);
-      buf = buf.subarray(nl + 1);
-      if (this.pending.length > 0) {
-        this.pending.push(line);
-        line = Buffer.concat(this.pending);
-        this.pending = [];
-      }
-      this.pendingBytes = 0;
-      if (line.length + 1 > MAX_MANIFEST_LINE_BYTES)
-        throw this.fail(`line longer than ${MAX_MANIFEST_LINE_BYTES} bytes`, this.lineNo + 1);
-      const r = this.line(line);
-      if (r !== null) out.push(r);
-    }
+    this.lines.push(
+      chunk,
+      (line) => {
+        const r = this.line(line);
+        if (r !== null) out.push(r);
+      },
+      () => this.fail(`line longer than ${MAX_MANIFEST_LINE_BYTES} bytes`, this.lineNo + 1),
+    );
+    return out;
   }
 
   /** Declares the input complete; throws unless the header and every announced change were seen. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.pendingBytes > 0) throw this.fail('last line has no newline', this.lineNo + 1);
+    if (this.lines.hasPartialLine) throw this.fail('last line has no newline', this.lineNo + 1);
     if (this.header === null) throw manifestError('empty delta: no header line');
     if (this.changes !== this.header.changes)
       throw manifestError(`header announces ${this.header.changes} changes; found ${this.changes}`);

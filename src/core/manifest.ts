@@ -1,6 +1,7 @@
 import { TroveError } from '../errors.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { sha256Hex } from './digest.js';
+import { LineSplitter } from './line-splitter.js';
 import {
   entryFromJson,
   entryLine,
@@ -83,8 +84,6 @@ export function encodeManifest(entries: readonly ManifestEntry[]): {
   return { bytes, id: sha256Hex(bytes), header };
 }
 
-const NL = 0x0a;
-
 /**
  * Streaming decoder that accepts only canonical manifests. Feed bytes in any
  * slices with push(); it returns the entries completed so far. Memory holds
@@ -94,8 +93,7 @@ const NL = 0x0a;
 export class ManifestDecoder {
   /** The header, available once the first line has been pushed. */
   header: ManifestHeaderLine | null = null;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly lines = new LineSplitter(MAX_MANIFEST_LINE_BYTES);
   private lineNo = 0;
   private prev: string | null = null;
   private readonly dirs = new Set<string>();
@@ -105,38 +103,23 @@ export class ManifestDecoder {
   /** Consumes bytes; returns the entries whose lines are now complete. Throws invalid_manifest. */
   push(chunk: Uint8Array): ManifestEntry[] {
     if (this.ended) throw manifestError('data pushed after end');
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const out: ManifestEntry[] = [];
-    for (;;) {
-      const nl = buf.indexOf(NL);
-      if (nl < 0) {
-        this.pendingBytes += buf.length;
-        if (this.pendingBytes > MAX_MANIFEST_LINE_BYTES)
-          throw this.fail(`line longer than ${MAX_MANIFEST_LINE_BYTES} bytes`, this.lineNo + 1);
-        if (buf.length > 0) this.pending.push(Buffer.from(buf));
-        return out;
-      }
-      const part = buf.subarray(0, nl);
-      buf = buf.subarray(nl + 1);
-      let line = part;
-      if (this.pending.length > 0) {
-        this.pending.push(part);
-        line = Buffer.concat(this.pending);
-        this.pending = [];
-      }
-      this.pendingBytes = 0;
-      if (line.length + 1 > MAX_MANIFEST_LINE_BYTES)
-        throw this.fail(`line longer than ${MAX_MANIFEST_LINE_BYTES} bytes`, this.lineNo + 1);
-      const e = this.line(line);
-      if (e !== null) out.push(e);
-    }
+    this.lines.push(
+      chunk,
+      (line) => {
+        const r = this.line(line);
+        if (r !== null) out.push(r);
+      },
+      () => this.fail(`line longer than ${MAX_MANIFEST_LINE_BYTES} bytes`, this.lineNo + 1),
+    );
+    return out;
   }
 
   /** Declares the input complete; throws unless everything announced by the header was seen. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.pendingBytes > 0) throw this.fail('last line has no newline', this.lineNo + 1);
+    if (this.lines.hasPartialLine) throw this.fail('last line has no newline', this.lineNo + 1);
     const h = this.header;
     if (h === null) throw manifestError('empty manifest: no header line');
     const c = this.count;
