@@ -27,6 +27,7 @@ import type { ChunkRef, Digest, ManifestEntry } from '../core/types.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { testEnv } from '../testing/env.js';
 import { createApp } from './app.js';
 
 /**
@@ -47,18 +48,10 @@ export interface Harness extends ServiceDeps {
   close(): Promise<void>;
 }
 
-/** The backend the service tests run on (TROVE_TEST_BACKEND). */
-export function testBackend(): 'embedded' | 'postgres+s3' {
-  const v = process.env.TROVE_TEST_BACKEND ?? 'embedded';
-  if (v !== 'embedded' && v !== 'postgres+s3') {
-    throw new Error(`TROVE_TEST_BACKEND must be embedded or postgres+s3, not ${v}`);
-  }
-  return v;
-}
-
 /** Builds a harness; `config` overrides the default budgets and formats. */
 export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<Harness> {
-  const backends = testBackend() === 'postgres+s3' ? await openPostgresS3() : await openEmbedded();
+  const backends =
+    testEnv().backend === 'postgres+s3' ? await openPostgresS3() : await openEmbedded();
   const { metadata, queue, driver, local } = backends;
   await queue.start();
   const deps = {

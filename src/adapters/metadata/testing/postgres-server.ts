@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { TroveError } from '../../../errors.js';
+import { testEnv } from '../../../testing/env.js';
 import { describeTarget, startupError } from '../postgres-errors.js';
 import { startThrowawayPostgres } from './postgres-throwaway.js';
 
@@ -37,8 +38,7 @@ export async function acquireTestDatabase(): Promise<TestDatabase> {
 
 /** The admin URL from the environment, or undefined to use a throwaway server. */
 export function adminUrl(): string | undefined {
-  const url = process.env[TEST_DATABASE_ENV]?.trim();
-  return url ? url : undefined;
+  return testEnv().databaseUrl;
 }
 
 /** The same URL pointing at another database on the same server. */
