@@ -138,12 +138,15 @@ export function generateWorkspace(root: string, opts: WorkloadOptions): number {
  * makes it — a few source files edited, the log appended, a few database
  * pages rewritten, one file added and one deleted.
  */
-export function applyStep(root: string, step: number, opts: WorkloadOptions): void {
-  const rng = new Prng(`${SEED}:step:${step}`);
-  const vocab = vocabulary();
-  const files = sourceFiles(root);
-
-  for (const idx of rng.sample(files.length, Math.max(1, Math.round(25 * opts.scale)))) {
+/** Edits `count` of `files` as an agent does: a few lines replaced or inserted in each. */
+export function editSourceFiles(
+  root: string,
+  files: readonly string[],
+  count: number,
+  rng: Prng,
+  vocab: readonly string[],
+): void {
+  for (const idx of rng.sample(files.length, count)) {
     const p = join(root, files[idx]!);
     const lines = readFileSync(p, 'utf8').split('\n');
     const at = rng.int(0, lines.length - 1);
@@ -152,6 +155,14 @@ export function applyStep(root: string, step: number, opts: WorkloadOptions): vo
     lines.splice(at, rng.int(0, 3), ...fresh);
     writeFileSync(p, lines.join('\n'));
   }
+}
+
+export function applyStep(root: string, step: number, opts: WorkloadOptions): void {
+  const rng = new Prng(`${SEED}:step:${step}`);
+  const vocab = vocabulary();
+  const files = sourceFiles(root);
+
+  editSourceFiles(root, files, Math.max(1, Math.round(25 * opts.scale)), rng, vocab);
 
   appendFileSync(
     join(root, 'logs', 'agent.log'),

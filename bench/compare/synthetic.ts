@@ -2,18 +2,18 @@ import {
   appendFileSync,
   closeSync,
   openSync,
-  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { codeLine, codeText, logText } from '../codegen.js';
+import { codeText, logText } from '../codegen.js';
 import { Prng, randomBytes } from '../prng.js';
 import {
   DB_PAGE,
   dbPage,
+  editSourceFiles,
   generateWorkspace,
   sourceFiles,
   vocabulary,
@@ -54,15 +54,7 @@ export function applyEdit(root: string, step: number, percent: number): void {
   const vocab = vocabulary();
   const files = sourceFiles(root);
 
-  for (const idx of rng.sample(files.length, Math.max(1, Math.round(f * files.length)))) {
-    const p = join(root, files[idx]!);
-    const lines = readFileSync(p, 'utf8').split('\n');
-    const at = rng.int(0, lines.length - 1);
-    const fresh: string[] = [];
-    for (let i = rng.int(1, 8); i > 0; i--) fresh.push(codeLine(rng, vocab, 1));
-    lines.splice(at, rng.int(0, 3), ...fresh);
-    writeFileSync(p, lines.join('\n'));
-  }
+  editSourceFiles(root, files, Math.max(1, Math.round(f * files.length)), rng, vocab);
 
   const log = join(root, 'logs', 'agent.log');
   const logBytes = Math.max(64 * KIB, Math.round(statSync(log).size * f));
