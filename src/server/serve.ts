@@ -56,9 +56,7 @@ export async function startServer(
     throw err;
   }
   const listening = server;
-  const { port } = listening.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const url = listeningUrl(listening, config.host);
   logger.info('trove server started', {
     url,
     worker: config.worker,
@@ -104,6 +102,12 @@ export function listen(server: NodeServer, config: ServerConfig): Promise<void> 
       resolve();
     });
   });
+}
+
+/** The base URL of a listening server (IPv6 hosts bracketed, the real port when 0 was asked). */
+export function listeningUrl(server: NodeServer, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { ServerConfig } from '../config.js';
@@ -7,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openBackends } from './backends.js';
 import { processLogger } from './process-logger.js';
-import { closeHttp, listen } from './serve.js';
+import { closeHttp, listen, listeningUrl } from './serve.js';
 import { startWorker } from './worker.js';
 
 /** A running `trove worker`. */
@@ -50,8 +49,7 @@ export async function startWorkerProcess(
   }
   let url: string | undefined;
   if (server) {
-    const { port } = server.address() as AddressInfo;
-    url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    url = listeningUrl(server, config.host);
   }
   logger.info('trove worker started', {
     concurrency: config.workerConcurrency,
