@@ -160,6 +160,15 @@ describe('extractStream', () => {
         { name: 'd/e', type: '2', linkname: '..' },
         { name: 'x', type: '2', linkname: 'd/e/../../outside' },
       ],
+      // The '..' steps back over a real-looking 'b/b' whose ancestor 'b' is `b -> .` (found by the fuzz test).
+      [
+        { name: 'a', type: '2', linkname: 'b/b/..' },
+        { name: 'b', type: '2', linkname: '.' },
+      ],
+      [
+        { name: 'b', type: '2', linkname: '.' },
+        { name: 'a', type: '2', linkname: 'b/b/..' },
+      ],
       // Replacing an entry: file then symlink, dir then symlink.
       [
         { name: 'f', type: '0', data: Buffer.from('x') },

@@ -163,18 +163,23 @@ export class SafeTree {
   }
 }
 
-/** The paths a symlink target's '..' segments step back over, resolved lexically from the link. */
+/**
+ * The paths a symlink target's '..' segments step back over, resolved
+ * lexically from the link, with every ancestor of each: `b/b/..` is only
+ * lexical if `b` is a real directory too (`b -> .` makes `b/b` the root and
+ * `b/b/..` its parent).
+ */
 function crossedBy(linkPath: string, target: string): string[] {
   const stack = linkPath.split('/').slice(0, -1);
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const seg of target.split('/')) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {
-      out.push(stack.join('/'));
+      for (let i = stack.length; i > 0; i--) out.add(stack.slice(0, i).join('/'));
       stack.pop();
     } else stack.push(seg);
   }
-  return out;
+  return [...out];
 }
 
 /** The error for a path that would leave the tree or is otherwise refused. */
