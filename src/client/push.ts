@@ -128,7 +128,6 @@ export async function push(options: PushOptions): Promise<PushResult> {
       storage,
       parent,
       manifest,
-      entries: scan.entries,
       localCopy,
       signal,
     });

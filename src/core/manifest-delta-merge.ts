@@ -1,9 +1,9 @@
-import { ManifestDecoder } from './manifest.js';
 import type { DeltaHeader, DeltaRecord } from './manifest-delta.js';
 import { ManifestDeltaDecoder } from './manifest-delta-decode.js';
-import { entryLine, headerLine, manifestError } from './manifest-line.js';
+import { headerLine, manifestError } from './manifest-line.js';
+import { type RawEntryLine, RawManifestLines } from './manifest-raw.js';
 import { comparePaths } from './paths.js';
-import type { Digest, ManifestEntry } from './types.js';
+import type { Digest } from './types.js';
 
 /** Output is yielded in pieces of about this size. */
 const OUT_BYTES = 256 * 1024;
@@ -28,9 +28,10 @@ async function* decoded<T>(
 /**
  * Streams the manifest that base + delta describe: a merge of two
  * path-sorted streams, so memory is one slice of each input plus one output
- * piece (and the base decoder's directory set), never either file. Yields the
- * canonical manifest bytes; the caller hashes them against the version id,
- * and the manifest decoder later validates them like any uploaded manifest.
+ * piece, never either file. Base lines are copied, not decoded: the base is a
+ * committed manifest, and the result is hashed against the version id by the
+ * caller and then validated by the manifest decoder like any uploaded
+ * manifest, so a damaged or unsorted base can only make the merge fail.
  * Throws invalid_manifest for a delta that does not fit its base: removing a
  * path the base lacks, "replacing" an entry with the same line (a delta must
  * be minimal, so there is exactly one per base and target), or an entry
@@ -51,7 +52,7 @@ export async function* mergeManifestDelta(o: MergeOptions): AsyncGenerator<Buffe
     await changes.return(undefined);
     throw err;
   }
-  const base = decoded(baseSource, new ManifestDecoder());
+  const base = decoded(baseSource, new RawManifestLines());
 
   let out: string[] = [`${headerLine(header)}\n`];
   let outBytes = out[0]!.length;
@@ -77,18 +78,18 @@ export async function* mergeManifestDelta(o: MergeOptions): AsyncGenerator<Buffe
   async function* merge(): AsyncGenerator<Buffer> {
     let b = await base.next();
     for (;;) {
-      const be: ManifestEntry | undefined = b.done ? undefined : b.value;
+      const be: RawEntryLine | undefined = b.done ? undefined : b.value;
       const dr: DeltaRecord | undefined = d.done ? undefined : d.value;
       if (be === undefined && dr === undefined) break;
       const order = be === undefined ? 1 : dr === undefined ? -1 : comparePaths(be.path, dr.path);
       let piece: Buffer | null = null;
       if (order < 0 && be !== undefined) {
-        piece = emit(entryLine(be));
+        piece = emit(be.line);
         b = await base.next();
       } else if (dr !== undefined) {
         if (order > 0 && dr.entry === null)
           throw manifestError(`delta removes ${JSON.stringify(dr.path)}, which the base lacks`);
-        if (order === 0 && be !== undefined && dr.entry !== null && entryLine(be) === dr.line)
+        if (order === 0 && be !== undefined && dr.entry !== null && be.line === dr.line)
           throw manifestError(`delta repeats the unchanged entry ${JSON.stringify(dr.path)}`);
         if (dr.entry !== null) piece = emit(dr.line);
         if (order === 0) b = await base.next();

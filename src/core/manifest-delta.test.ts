@@ -5,9 +5,15 @@ import { TroveError } from '../errors.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { sha256Hex } from './digest.js';
 import { decodeManifest, encodeManifest } from './manifest.js';
-import { compressManifestDelta, encodeManifestDelta, removalLine } from './manifest-delta.js';
+import {
+  compressManifestDelta,
+  encodeManifestDelta,
+  encodeManifestDeltaLines,
+  removalLine,
+} from './manifest-delta.js';
 import { decodeManifestDelta, ManifestDeltaDecoder } from './manifest-delta-decode.js';
 import { entryLine } from './manifest-line.js';
+import { rawEntryLines } from './manifest-raw.js';
 import { comparePaths } from './paths.js';
 import { mutate, succeedsOrTroveError, treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
@@ -87,6 +93,28 @@ describe('encodeManifestDelta', () => {
           else expect(r.entry).toEqual(byPath.get(r.path));
         }
         expect(d.header?.entries).toBe(b.length);
+      }),
+    );
+  });
+
+  it('gives the same bytes from stored lines as from entries (property)', () => {
+    fc.assert(
+      fc.property(treeArb, treeArb, (a, b) => {
+        const base = encodeManifest(a);
+        const next = encodeManifest(b);
+        const fromLines = encodeManifestDeltaLines(
+          base.id,
+          rawEntryLines(base.bytes),
+          rawEntryLines(next.bytes),
+          next.header,
+        );
+        const fromEntries = encodeManifestDelta(
+          base.id,
+          decodeManifest(base.bytes).entries,
+          decodeManifest(next.bytes).entries,
+          next.header,
+        );
+        expect(fromLines.equals(fromEntries)).toBe(true);
       }),
     );
   });

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { CHUNKER_ID } from './chunker-params.js';
 import { MAX_MANIFEST_ENTRIES, type ManifestHeaderLine } from './manifest.js';
 import { entryLine, manifestError } from './manifest-line.js';
+import type { RawEntryLine } from './manifest-raw.js';
 import { comparePaths } from './paths.js';
 import type { Digest, ManifestEntry } from './types.js';
 import { createZstdCompressStream } from './zstd-stream.js';
@@ -67,6 +68,21 @@ export function encodeManifestDelta(
   next: readonly ManifestEntry[],
   header: ManifestHeaderLine,
 ): Buffer {
+  const raw = (e: ManifestEntry): RawEntryLine => ({ path: e.path, line: entryLine(e) });
+  return encodeManifestDeltaLines(baseId, base.map(raw), next.map(raw), header);
+}
+
+/**
+ * encodeManifestDelta on entry lines as stored (rawEntryLines of two
+ * canonical manifests), so neither manifest is decoded: the cost is a
+ * string comparison per entry.
+ */
+export function encodeManifestDeltaLines(
+  baseId: Digest,
+  base: readonly RawEntryLine[],
+  next: readonly RawEntryLine[],
+  header: ManifestHeaderLine,
+): Buffer {
   if (header.chunker !== CHUNKER_ID) throw manifestError(`unsupported chunker ${header.chunker}`);
   const lines: string[] = [];
   let i = 0;
@@ -79,11 +95,10 @@ export function encodeManifestDelta(
       lines.push(removalLine(b.path));
       i++;
     } else if (order > 0 && n !== undefined) {
-      lines.push(entryLine(n));
+      lines.push(n.line);
       j++;
     } else if (b !== undefined && n !== undefined) {
-      const line = entryLine(n);
-      if (line !== entryLine(b)) lines.push(line);
+      if (n.line !== b.line) lines.push(n.line);
       i++;
       j++;
     }

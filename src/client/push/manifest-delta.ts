@@ -2,10 +2,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PresignedRequestBody } from '../../api/schemas.js';
 import { sha256Hex } from '../../core/digest.js';
-import { decodeManifest, type ManifestHeaderLine } from '../../core/manifest.js';
-import { compressManifestDelta, encodeManifestDelta } from '../../core/manifest-delta.js';
-import { comparePaths } from '../../core/paths.js';
-import type { Digest, ManifestEntry } from '../../core/types.js';
+import type { ManifestHeaderLine } from '../../core/manifest.js';
+import { compressManifestDelta, encodeManifestDeltaLines } from '../../core/manifest-delta.js';
+import { entryLine } from '../../core/manifest-line.js';
+import { type RawEntryLine, rawEntryLines } from '../../core/manifest-raw.js';
+import type { Digest } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import { fetchManifest } from '../pull/manifest.js';
@@ -34,10 +35,8 @@ export interface PrepareDeltaOptions {
   storage: string;
   /** The version the push is based on (null: no delta). */
   parent: Digest | null;
-  /** The new manifest. */
+  /** The new manifest (its lines are diffed as stored, never decoded). */
   manifest: { bytes: Buffer; header: ManifestHeaderLine };
-  /** The new tree's entries in any order. */
-  entries: readonly ManifestEntry[];
   /** Where the last pushed manifest of this tree is kept (null: none). */
   localCopy: string | null;
   /** Cancels a base fetch. */
@@ -55,8 +54,12 @@ export async function prepareDelta(o: PrepareDeltaOptions): Promise<PreparedDelt
   if (o.parent === null) return null;
   const base = await loadBase(o);
   if (base === null) return null;
-  const next = [...o.entries].sort((a, b) => comparePaths(a.path, b.path));
-  const raw = encodeManifestDelta(o.parent, base, next, o.manifest.header);
+  const raw = encodeManifestDeltaLines(
+    o.parent,
+    base,
+    rawEntryLines(o.manifest.bytes),
+    o.manifest.header,
+  );
   const bytes = await compressManifestDelta(raw);
   if (bytes.length >= o.manifest.bytes.length) return null;
   return { base: o.parent, bytes, sha256: sha256Hex(bytes) };
@@ -73,14 +76,15 @@ export async function readLocalCopy(path: string, id: Digest): Promise<Buffer | 
   return bytes !== null && sha256Hex(bytes) === id ? bytes : null;
 }
 
-async function loadBase(o: PrepareDeltaOptions): Promise<ManifestEntry[] | null> {
+async function loadBase(o: PrepareDeltaOptions): Promise<RawEntryLine[] | null> {
   const parent = o.parent;
   if (parent === null) return null;
   if (o.localCopy !== null) {
     const bytes = await readLocalCopy(o.localCopy, parent);
     if (bytes !== null) {
       try {
-        return decodeManifest(bytes).entries;
+        // Its SHA-256 is the parent's id, so its lines are canonical: no decoding.
+        return rawEntryLines(bytes);
       } catch {
         // A corrupt copy is ignored like a missing one.
       }
@@ -89,7 +93,8 @@ async function loadBase(o: PrepareDeltaOptions): Promise<ManifestEntry[] | null>
   if (o.manifest.bytes.length < FETCH_BASE_MIN_BYTES) return null;
   try {
     const detail = await o.client.getVersion(o.storage, parent);
-    return (await fetchManifest(o.client, detail, o.signal)).entries;
+    const { entries } = await fetchManifest(o.client, detail, o.signal);
+    return entries.map((e) => ({ path: e.path, line: entryLine(e) }));
   } catch (err) {
     // The delta is an optimisation: without a base the full manifest goes up.
     if (err instanceof TroveError && err.code !== 'unreachable') return null;
