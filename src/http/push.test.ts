@@ -8,6 +8,7 @@ import {
   versionDetailSchema,
 } from '../api/schemas.js';
 import { sha256Hex } from '../core/digest.js';
+import { encodeManifest } from '../core/manifest.js';
 import { packKey } from '../services/keys.js';
 import {
   appWith,
@@ -171,6 +172,31 @@ describe('push through the HTTP API', () => {
     const commit = await call(h.app, 'POST', `/v1/uploads/${start.json.session}/commit`);
     expect(commit.status).toBe(400);
     expect(commit.json.error.code).toBe('invalid_manifest');
+  });
+
+  it('rejects a manifest listing a stored chunk with another size, naming the chunk', async () => {
+    const stored = buildTree({ 'a.txt': 'stored once\n' });
+    expect((await push(h.app, 'size-lie', stored)).commit?.status).toBe(200);
+    const [digest, bytes] = [...stored.chunks][0]!;
+    const lying = encodeManifest([
+      {
+        path: 'b.txt',
+        type: 'file',
+        executable: false,
+        size: bytes.length + 1,
+        chunks: [{ digest, size: bytes.length + 1 }],
+      },
+    ]);
+    const start = await call(h.app, 'POST', '/v1/storages/size-lie/uploads', {
+      version: lying.id,
+      manifestSize: lying.bytes.length,
+      parent: stored.id,
+    });
+    await sendPresigned(h.app, start.json.manifestUpload, lying.bytes);
+    const commit = await call(h.app, 'POST', `/v1/uploads/${start.json.session}/commit`);
+    expect(commit.status).toBe(400);
+    expect(commit.json.error).toMatchObject({ code: 'invalid_manifest', details: { digest } });
+    expect(await h.metadata.getVersion('default', lying.id)).toBeNull();
   });
 
   it('is idempotent: a repeated commit returns the same answer', async () => {

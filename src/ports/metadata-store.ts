@@ -43,6 +43,12 @@ export interface MetadataStore {
 
   /** Index entries of the given digests that this tenant has stored (absent ones omitted). */
   findChunks(tenant: string, digests: Digest[]): Promise<IndexedChunk[]>;
+  /**
+   * Checks a batch of a manifest's chunk references (unique digests) against
+   * this tenant's index in one round trip: the packs holding them, the
+   * digests not indexed, and the first reference whose size differs.
+   */
+  checkChunks(tenant: string, refs: readonly ChunkRef[]): Promise<ChunkCheck>;
   /** Packs a committed version references (one row per pack). */
   listVersionPacks(tenant: string, versionId: Digest): Promise<string[]>;
 
@@ -170,6 +176,24 @@ export interface HistoryRecord {
 }
 
 /** An index row: where a chunk lives. */
+/** A chunk as a manifest references it. */
+export interface ChunkRef {
+  /** SHA-256 of the raw bytes. */
+  digest: Digest;
+  /** Raw size the manifest declares. */
+  size: number;
+}
+
+/** What checkChunks found for a batch of references. */
+export interface ChunkCheck {
+  /** Distinct packs holding the indexed ones, sorted. */
+  packs: Digest[];
+  /** Digests not in the index, sorted. */
+  missing: Digest[];
+  /** The first reference whose declared size differs from the indexed raw size, or null. */
+  sizeMismatch: { digest: Digest; declared: number; stored: number } | null;
+}
+
 export interface IndexedChunk extends PackedChunk {
   /** The pack holding it. */
   packId: Digest;

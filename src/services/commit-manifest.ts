@@ -66,23 +66,20 @@ export async function checkManifest(
 
   const flush = async (): Promise<void> => {
     if (batch.size === 0) return;
-    const wanted = batch;
+    const refs = [...batch].map(([digest, size]) => ({ digest, size }));
     batch = new Map();
-    const found = await metadata.findChunks(tenant, [...wanted.keys()]);
-    for (const c of found) {
-      const declared = wanted.get(c.digest);
-      if (declared !== undefined && declared !== c.rawSize) {
-        throw new TroveError(
-          'invalid_manifest',
-          `chunk ${c.digest} is listed with size ${declared} but stored with size ${c.rawSize}`,
-          { digest: c.digest },
-        );
-      }
-      referenced.add(c.packId);
-      wanted.delete(c.digest);
+    const found = await metadata.checkChunks(tenant, refs);
+    const bad = found.sizeMismatch;
+    if (bad !== null) {
+      throw new TroveError(
+        'invalid_manifest',
+        `chunk ${bad.digest} is listed with size ${bad.declared} but stored with size ${bad.stored}`,
+        { digest: bad.digest },
+      );
     }
-    missingCount += wanted.size;
-    for (const d of wanted.keys()) if (missing.length < MISSING_LISTED) missing.push(d);
+    for (const p of found.packs) referenced.add(p);
+    missingCount += found.missing.length;
+    for (const d of found.missing) if (missing.length < MISSING_LISTED) missing.push(d);
   };
 
   let index = 0;

@@ -3,6 +3,8 @@ import type { ArchiveFormat, Digest, PackedChunk } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type {
   ArchiveRecord,
+  ChunkCheck,
+  ChunkRef,
   CommitOutcome,
   CommitProgress,
   FinalizeCommitInput,
@@ -17,6 +19,7 @@ import type {
   VersionRecord,
 } from '../../ports/metadata-store.js';
 import { updateArchiveSql } from './archive-sql.js';
+import { checkChunksSql } from './chunk-check-sql.js';
 import { finalizeCommitTx, recordExistingVersionTx, sessionNotFound } from './commit-sql.js';
 import { runMigrations } from './migrations.js';
 import type {
@@ -151,6 +154,10 @@ export class SqlMetadataStore implements MetadataStore {
       [tenant, digests],
     );
     return r.rows.map(toChunk);
+  }
+
+  async checkChunks(tenant: string, refs: readonly ChunkRef[]): Promise<ChunkCheck> {
+    return checkChunksSql(this.sql, tenant, refs);
   }
 
   async listVersionPacks(tenant: string, versionId: Digest): Promise<string[]> {

@@ -365,6 +365,44 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
       expect(packs).toEqual([{ id: dup.id, size: 5, state: 'verified' }]);
     });
 
+    it('checkChunks: packs, missing digests and size mismatches in one answer', async () => {
+      const a = tenant();
+      const chunks = chunksOf(3);
+      const { session } = await pushVersion(store, a, {}, chunks);
+      const [packId] = await store.listVersionPacks(a, session.versionId);
+      const other = await store.createSession(newSession(a));
+      const second = { id: digest('p'), size: 5 };
+      const extra = chunksOf(1);
+      await store.recordVerifiedPack(a, other.id, second, extra);
+      const absent = [digest(), digest()].sort();
+      const ok = [...chunks, ...extra].map((c) => ({ digest: c.digest, size: c.rawSize }));
+      expect(
+        await store.checkChunks(a, [...ok, ...absent.map((d) => ({ digest: d, size: 1 }))]),
+      ).toEqual({
+        packs: [packId, second.id].sort(),
+        missing: absent,
+        sizeMismatch: null,
+      });
+      const wrong = { digest: chunks[1]!.digest, size: 21 };
+      expect((await store.checkChunks(a, [ok[0]!, wrong])).sizeMismatch).toEqual({
+        digest: chunks[1]!.digest,
+        declared: 21,
+        stored: 20,
+      });
+      expect(await store.checkChunks(a, [])).toEqual({
+        packs: [],
+        missing: [],
+        sizeMismatch: null,
+      });
+      // Another tenant is told nothing is stored.
+      const b = tenant();
+      expect(await store.checkChunks(b, ok)).toEqual({
+        packs: [],
+        missing: ok.map((c) => c.digest).sort(),
+        sizeMismatch: null,
+      });
+    });
+
     it('session packs: dedup, state filter, paging', async () => {
       const a = tenant();
       const s = await store.createSession(newSession(a));
