@@ -75,8 +75,12 @@ export interface PushResult {
 }
 
 const MIB = 1024 * 1024;
-/** Chunk bytes kept from hashing so small changes upload without re-reading files. */
-const RETAIN_BYTES = 64 * MIB;
+/**
+ * Chunk bytes kept from hashing so small changes upload without re-reading
+ * files. A typical edit's new chunks fit; a bigger change re-reads its files
+ * (from the page cache), which costs less than the 64 MiB this used to hold.
+ */
+const RETAIN_BYTES = 16 * MIB;
 /** Files hashed concurrently and chunks compressed concurrently (the threadpool has 4 threads). */
 const READ_CONCURRENCY = 4;
 const COMPRESS_CONCURRENCY = 4;

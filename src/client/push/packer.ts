@@ -28,7 +28,14 @@ const SYNC_COMPRESS_BELOW = 16 * 1024;
 interface Sealed {
   id: string;
   size: number;
-  body: Buffer;
+  /**
+   * A Blob, not one concatenated Buffer: fetch copies a Buffer body on every
+   * attempt and holds about two more copies while sending it (measured: 4
+   * packs of 32 MiB in flight cost +270 MiB RSS as Buffers, +85 MiB as Blobs
+   * of their chunks), while a Blob is copied once here and then streamed in
+   * chunk-sized pieces; retries reuse it.
+   */
+  body: Blob;
   rawBytes: number;
   chunks: number;
 }
@@ -101,7 +108,7 @@ export class PackUploader {
     const sealed: Sealed = {
       id: done.id,
       size: done.size,
-      body: Buffer.concat(done.bytes, done.size),
+      body: new Blob(done.bytes),
       rawBytes: this.writerRaw,
       chunks: done.chunks.length,
     };
