@@ -112,13 +112,52 @@ export interface MetadataStore {
   listArchives(tenant: string, versionId: Digest): Promise<ArchiveRecord[]>;
   /** Archives in state 'pending' or 'building' last updated before `updatedBefore`, any tenant. */
   listStaleArchives(updatedBefore: Date, limit: number): Promise<ArchiveRecord[]>;
-  /** Updates one archive row; returns false when the row does not exist. */
+  /**
+   * Updates one archive row; returns false when the row does not exist. A
+   * ready row only takes 'ready' (a stale worker must not undo a finished
+   * build); an evicted or deleted row only takes 'building' (a rebuild), so a
+   * stale worker's late 'ready' never claims an object retention removed.
+   */
   updateArchive(
     tenant: string,
     versionId: Digest,
     format: ArchiveFormat,
-    patch: Partial<Pick<ArchiveRecord, 'state' | 'size' | 'sha256' | 'error'>>,
+    patch: ArchivePatch,
   ): Promise<boolean>;
+  /**
+   * Retention, step 1: moves ready archives to 'evicted' (stamping
+   * `evictedAt`) when their version is not among the newest `keep` history
+   * entries of any storage of its tenant; at most `limit`, any tenant. Each
+   * version is re-checked while its row is locked, and a push that makes it
+   * head again waits for that lock, so the push's rebuild request sees the
+   * eviction. Idempotent; safe with several workers.
+   */
+  evictSupersededArchives(keep: number, limit: number): Promise<ArchiveRecord[]>;
+  /**
+   * Retention, step 2: locks up to `limit` archives evicted at least
+   * `graceSeconds` ago (database clock; rows another worker holds are
+   * skipped), calls `deleteObjects` with them while the locks are held, then
+   * marks them 'deleted'. A rebuild's 'building' update waits for the locks,
+   * so it never writes the object before this delete. When `deleteObjects`
+   * throws nothing is marked; it may be called again for the same archives.
+   */
+  purgeEvictedArchives(
+    graceSeconds: number,
+    limit: number,
+    deleteObjects: (archives: ArchiveRecord[]) => Promise<void>,
+  ): Promise<ArchiveRecord[]>;
+}
+
+/** What a materialize job may change on its archive row. */
+export interface ArchivePatch {
+  /** New state; retention's states are set only by the retention methods. */
+  state?: 'pending' | 'building' | 'ready' | 'failed';
+  /** Archive size in bytes. */
+  size?: number | null;
+  /** SHA-256 of the archive bytes. */
+  sha256?: Digest | null;
+  /** Error message of a failed build. */
+  error?: string | null;
 }
 
 /** A storage (line of versions). */
@@ -305,8 +344,11 @@ export interface ArchiveRecord {
   versionId: Digest;
   /** tar.gz or tar.zst. */
   format: ArchiveFormat;
-  /** pending (queued), building, ready or failed. */
-  state: 'pending' | 'building' | 'ready' | 'failed';
+  /**
+   * pending (queued), building, ready or failed; evicted (retention dropped
+   * it, the object is deleted after the grace period) or deleted (object gone).
+   */
+  state: 'pending' | 'building' | 'ready' | 'failed' | 'evicted' | 'deleted';
   /** Archive size in bytes once ready. */
   size: number | null;
   /** SHA-256 of the archive bytes once ready. */
@@ -315,4 +357,6 @@ export interface ArchiveRecord {
   error: string | null;
   /** Last state change. */
   updatedAt: Date;
+  /** When retention evicted it (meaningful in states evicted and deleted). */
+  evictedAt: Date | null;
 }

@@ -14,8 +14,16 @@ export function storageSummary(s: StorageRecord): StorageSummary {
   };
 }
 
+/** An archive row the API lists: retention's evicted and deleted rows are not offered. */
+export type ListedArchive = ArchiveRecord & { state: ArchiveSummary['state'] };
+
+/** Whether the API lists this archive (an evicted one is no more use to a client than none). */
+export function isListedArchive(a: ArchiveRecord): a is ListedArchive {
+  return a.state !== 'evicted' && a.state !== 'deleted';
+}
+
 /** An archive row without a download URL. */
-export function archiveSummary(a: ArchiveRecord): ArchiveSummary {
+export function archiveSummary(a: ListedArchive): ArchiveSummary {
   return { format: a.format, state: a.state, size: a.size, sha256: a.sha256 };
 }
 

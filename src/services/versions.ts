@@ -16,6 +16,7 @@ import {
   archiveSummary,
   decodeCursor,
   encodeCursor,
+  isListedArchive,
   storageSummary,
   versionSummary,
 } from './present.js';
@@ -164,7 +165,7 @@ export class VersionService {
   private async archives(tenant: string, versionId: Digest, urls: boolean) {
     const rows = await this.deps.metadata.listArchives(tenant, versionId);
     return Promise.all(
-      rows.map(async (a): Promise<ArchiveSummary> => {
+      rows.filter(isListedArchive).map(async (a): Promise<ArchiveSummary> => {
         const summary = archiveSummary(a);
         if (!urls || a.state !== 'ready') return summary;
         const download = await this.deps.blobs.presignGet(archiveKey(tenant, versionId, a.format), {

@@ -185,6 +185,7 @@ export interface ArchiveRow {
   sha256: string | null;
   error: string | null;
   updated_at: Time;
+  evicted_at: Time | null;
 }
 
 export function toArchive(r: ArchiveRow): ArchiveRecord {
@@ -197,5 +198,6 @@ export function toArchive(r: ArchiveRow): ArchiveRecord {
     sha256: r.sha256,
     error: r.error,
     updatedAt: time(r.updated_at),
+    evictedAt: r.evicted_at === null ? null : time(r.evicted_at),
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArchiveFormat, Digest, PackedChunk } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type {
+  ArchivePatch,
   ArchiveRecord,
   ChunkCheck,
   ChunkRef,
@@ -18,7 +19,7 @@ import type {
   StorageRecord,
   VersionRecord,
 } from '../../ports/metadata-store.js';
-import { updateArchiveSql } from './archive-sql.js';
+import { evictSupersededSql, purgeEvictedSql, updateArchiveSql } from './archive-sql.js';
 import { checkChunksSql } from './chunk-check-sql.js';
 import { finalizeCommitTx, recordExistingVersionTx, sessionNotFound } from './commit-sql.js';
 import { runMigrations } from './migrations.js';
@@ -282,8 +283,20 @@ export class SqlMetadataStore implements MetadataStore {
     tenant: string,
     versionId: Digest,
     format: ArchiveFormat,
-    patch: Partial<Pick<ArchiveRecord, 'state' | 'size' | 'sha256' | 'error'>>,
+    patch: ArchivePatch,
   ): Promise<boolean> {
     return updateArchiveSql(this.sql, tenant, versionId, format, patch);
+  }
+
+  async evictSupersededArchives(keep: number, limit: number): Promise<ArchiveRecord[]> {
+    return evictSupersededSql(this.sql, keep, limit);
+  }
+
+  async purgeEvictedArchives(
+    graceSeconds: number,
+    limit: number,
+    deleteObjects: (archives: ArchiveRecord[]) => Promise<void>,
+  ): Promise<ArchiveRecord[]> {
+    return purgeEvictedSql(this.sql, graceSeconds, limit, deleteObjects);
   }
 }

@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackedChunk } from '../../../core/types.js';
 import { TroveError } from '../../../errors.js';
 import type { MetadataStore, NewSession } from '../../../ports/metadata-store.js';
+import {
+  archiveEvictionRaceConformance,
+  archiveRetentionConformance,
+} from './archive-conformance.js';
 
 /** A store under test and how to dispose of it. */
 export interface OpenedStore {
@@ -511,6 +515,9 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
       await store.updateArchive(a, session.versionId, 'tar.zst', { state: 'ready', size: 8 });
       expect((await store.listArchives(a, session.versionId))[0]?.size).toBe(8);
     });
+
+    archiveRetentionConformance(() => store, tenant);
+    archiveEvictionRaceConformance(() => store, tenant);
 
     it('commit progress only moves forward', async () => {
       const a = tenant();
