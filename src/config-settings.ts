@@ -73,6 +73,14 @@ export const SETTINGS = {
     fallback: 1,
   },
   archiveFormats: { env: 'TROVE_ARCHIVE_FORMATS', schema: formatsSchema, fallback: 'tar.zst' },
+  archiveKeep: { env: 'TROVE_ARCHIVE_KEEP', schema: intSchema(0, 1_000_000), fallback: 1 },
+  // Unset means "the URL TTL": every download URL handed out before the
+  // eviction has expired by the time the object goes.
+  archiveGraceSeconds: {
+    env: 'TROVE_ARCHIVE_GRACE_SECONDS',
+    schema: intSchema(0, 30 * 24 * 3600).optional(),
+    fallback: undefined,
+  },
   sessionTtlSeconds: {
     env: 'TROVE_SESSION_TTL_SECONDS',
     schema: intSchema(60, 30 * 24 * 3600),

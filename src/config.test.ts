@@ -29,6 +29,17 @@ describe('loadServerConfig', () => {
     });
   });
 
+  it('archive retention: keeps the head by default, grace follows the URL lifetime', () => {
+    expect(loadServerConfig({}, {})).toMatchObject({ archiveKeep: 1, archiveGraceSeconds: 3600 });
+    const ttl = loadServerConfig({}, { TROVE_URL_TTL_SECONDS: '600', TROVE_ARCHIVE_KEEP: '0' });
+    expect(ttl).toMatchObject({ archiveKeep: 0, archiveGraceSeconds: 600 });
+    const grace = loadServerConfig({}, { TROVE_ARCHIVE_GRACE_SECONDS: '0' });
+    expect(grace.archiveGraceSeconds).toBe(0);
+    for (const env of [{ TROVE_ARCHIVE_KEEP: '-1' }, { TROVE_ARCHIVE_GRACE_SECONDS: 'soon' }]) {
+      expect(() => loadServerConfig({}, env)).toThrow(TroveError);
+    }
+  });
+
   it('reads the environment and lets flags win', () => {
     const c = loadServerConfig(
       { port: '0', data: '/tmp/x' },

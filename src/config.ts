@@ -42,6 +42,13 @@ export interface ServerConfig {
   workerConcurrency: number;
   /** Archive formats materialized for every committed version. */
   archiveFormats: ArchiveFormat[];
+  /**
+   * Archive retention: archives are kept for the newest this many history
+   * entries of each storage, older ones are evicted; 0 keeps every archive.
+   */
+  archiveKeep: number;
+  /** How long an evicted archive's object stays for downloads already handed out. */
+  archiveGraceSeconds: number;
   /** Lifetime of an upload session (its GC lease). */
   sessionTtlSeconds: number;
   /** Lifetime of presigned URLs (pack PUTs, pack and archive GETs). */
@@ -150,6 +157,8 @@ export function loadServerConfig(flags: Flags, env: Env = process.env): ServerCo
     worker: r.worker,
     workerConcurrency: r.workerConcurrency,
     archiveFormats: r.archiveFormats,
+    archiveKeep: r.archiveKeep,
+    archiveGraceSeconds: r.archiveGraceSeconds ?? r.urlTtlSeconds,
     sessionTtlSeconds: r.sessionTtlSeconds,
     urlTtlSeconds: r.urlTtlSeconds,
     commitBudgetBytes: r.commitBudgetBytes,

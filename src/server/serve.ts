@@ -38,7 +38,10 @@ export async function startServer(
     if (config.worker) {
       worker = await startWorker(
         { ...backends, logger, metrics },
-        { concurrency: config.workerConcurrency },
+        {
+          concurrency: config.workerConcurrency,
+          retention: { keep: config.archiveKeep, graceSeconds: config.archiveGraceSeconds },
+        },
       );
     }
     const app = createApp({

@@ -36,7 +36,10 @@ export async function startWorkerProcess(
   try {
     worker = await startWorker(
       { ...backends, logger, metrics },
-      { concurrency: config.workerConcurrency },
+      {
+        concurrency: config.workerConcurrency,
+        retention: { keep: config.archiveKeep, graceSeconds: config.archiveGraceSeconds },
+      },
     );
     if (options.listen) {
       server = createAdaptorServer({ fetch: opsApp(backends, metrics, () => draining).fetch });
