@@ -112,7 +112,8 @@ async function packNeeded(
       f.path,
       async (digest, raw) => {
         if (!needed.delete(digest)) return;
-        await uploader.add(digest, Buffer.from(raw));
+        // No copy: read buffers are fresh per read and never reused (read-chunks.ts).
+        await uploader.add(digest, raw);
       },
       { signal: o.signal, sizeHint: f.size },
     );
