@@ -47,14 +47,27 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   return { store, db, sql, executor: pgliteExecutor(db) };
 }
 
-/** Creates and starts a PGlite instance with trove's durability settings. */
+/**
+ * PostgreSQL's default 128 MB of shared buffers live in PGlite's WebAssembly
+ * memory, which is resident and never shrinks: 16 MB cut an opened database
+ * from ~300 to ~175 MB RSS (measured on Node 20). The data files are host
+ * files, so what falls out of the buffers is still in the OS page cache.
+ */
+export const PGLITE_MEMORY_PARAMS: readonly string[] = ['-c', 'shared_buffers=16MB'];
+
+function startParams(params: readonly string[] | undefined): string[] {
+  return [...(params ?? PGlite.defaultStartParams), ...PGLITE_MEMORY_PARAMS];
+}
+
+/** Creates and starts a PGlite instance with trove's durability and memory settings. */
 export async function openPglite(options: PgliteStoreOptions = {}): Promise<PGlite> {
   if (options.dataDir === undefined) {
-    const db = new PGlite();
+    const db = new PGlite({ startParams: startParams(undefined) });
     await db.waitReady;
     return db;
   }
-  const db = new PGlite(pgliteDiskOptions(options.dataDir, options.durable ?? true));
+  const disk = pgliteDiskOptions(options.dataDir, options.durable ?? true);
+  const db = new PGlite({ ...disk, startParams: startParams(disk.startParams) });
   await db.waitReady;
   return db;
 }
@@ -67,7 +80,7 @@ async function openMigratedInMemory(): Promise<PGlite> {
   if (snapshot) {
     const data = await snapshot.catch(() => undefined);
     if (data) {
-      const db = new PGlite({ loadDataDir: data });
+      const db = new PGlite({ loadDataDir: data, startParams: startParams(undefined) });
       await db.waitReady;
       return db;
     }
