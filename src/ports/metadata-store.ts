@@ -125,8 +125,15 @@ export interface MetadataStore {
     patch: ArchivePatch,
   ): Promise<boolean>;
   /**
-   * Retention, step 1: moves ready archives to 'evicted' (stamping
-   * `evictedAt`) when their version is not among the newest `keep` history
+   * Whether retention keeps this version's archives: it is among the newest
+   * `keep` history entries of some storage of the tenant (always true for
+   * keep = 0).
+   */
+  isArchiveRetained(tenant: string, versionId: Digest, keep: number): Promise<boolean>;
+  /**
+   * Retention, step 1: moves archives in state ready, pending or failed (not
+   * building: that one is evicted once ready) to 'evicted', stamping
+   * `evictedAt`, when their version is not among the newest `keep` history
    * entries of any storage of its tenant; at most `limit`, any tenant. Each
    * version is re-checked while its row is locked, and a push that makes it
    * head again waits for that lock, so the push's rebuild request sees the

@@ -2,7 +2,7 @@ import { SERVICE_DEFAULTS } from '../config-settings.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { JobQueue } from '../ports/job-queue.js';
+import type { JobData, JobQueue } from '../ports/job-queue.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import {
   applyArchiveRetention,
@@ -120,6 +120,10 @@ export async function startWorker(
         versionId: data.versionId,
         format: data.format,
       });
+      if (await superseded(deps.metadata, retention, data)) {
+        logger.debug('materialize skipped: archive evicted', { ...data });
+        return;
+      }
       const outcome = await materializeArchive(
         { metadata: deps.metadata, blobs: deps.blobs, events },
         data,
@@ -151,6 +155,24 @@ export async function startWorker(
     clearInterval(timer);
   };
   return { stop, sweep, retain };
+}
+
+/**
+ * A job for an archive retention evicted before it was built (pushes faster
+ * than builds) is not worth building. An evicted archive whose version is
+ * retained again (pushed again, so head) is a rebuild and goes ahead.
+ */
+async function superseded(
+  metadata: MetadataStore,
+  retention: RetentionPolicy,
+  job: JobData,
+): Promise<boolean> {
+  if (retention.keep === 0) return false;
+  const row = (await metadata.listArchives(job.tenant, job.versionId)).find(
+    (a) => a.format === job.format,
+  );
+  if (row?.state !== 'evicted' && row?.state !== 'deleted') return false;
+  return !(await metadata.isArchiveRetained(job.tenant, job.versionId, retention.keep));
 }
 
 /** One line per job: what was built, how big, how long; failures are warnings (the queue retries). */

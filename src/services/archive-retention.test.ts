@@ -8,6 +8,8 @@ import {
   makeHarness,
   push,
 } from '../http/test-support.js';
+import { captureLogs } from '../observability/logger.js';
+import { startWorker } from '../server/worker.js';
 import { applyArchiveRetention } from './archive-retention.js';
 import { archiveKey } from './keys.js';
 import { materializeArchive } from './materialize.js';
@@ -104,5 +106,47 @@ describe('archive retention', () => {
     await h.metadata.evictSupersededArchives(1, 100);
     const r = await applyArchiveRetention(h, { keep: 0, graceSeconds: 0 });
     expect(r).toMatchObject({ evicted: 0, deleted: 2 });
+  });
+});
+
+describe('worker with retention', () => {
+  it('skips queued builds of versions evicted before their turn, builds the head', async () => {
+    const burst = [1, 2, 3].map((i) => buildTree({ 'run.txt': `burst ${i}\n`.repeat(500) }));
+    let parent: string | null = null;
+    for (const tree of burst) {
+      await push(h.app, 'burst', tree, { parent });
+      parent = tree.id;
+    }
+    const policy = { keep: 1, graceSeconds: 0 };
+    // Three pushes faster than the builds: the two older archives are evicted while queued.
+    await applyArchiveRetention(h, policy);
+    const logs = captureLogs('debug');
+    const worker = await startWorker(
+      { ...h, logger: logs.logger },
+      { sweepIntervalMs: 3_600_000, retention: policy },
+    );
+    const skipped = () =>
+      logs
+        .events()
+        .filter((e) => e.msg === 'materialize skipped: archive evicted')
+        .map((e) => e.versionId);
+    try {
+      const [v1, v2, v3] = burst.map((t) => t.id) as [string, string, string];
+      for (let i = 0; i < 300; i++) {
+        const done = (await states(v3)).every((s) => s === 'ready');
+        if (done && [v1, v2].every((v) => skipped().filter((x) => x === v).length === 2)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await states(v3)).toEqual(['ready', 'ready']);
+      const built = logs.events().filter((e) => e.msg === 'materialize finished');
+      expect(built.map((e) => e.versionId)).not.toContain(v1);
+      expect(built.map((e) => e.versionId)).not.toContain(v2);
+      for (const v of [v1, v2]) {
+        expect(await states(v)).toEqual(['deleted', 'deleted']);
+        for (const f of FORMATS) expect(await objectExists(v, f)).toBe(false);
+      }
+    } finally {
+      worker.stop();
+    }
   });
 });

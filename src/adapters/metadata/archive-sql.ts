@@ -58,6 +58,28 @@ const KEPT = `EXISTS (
    WHERE h.tenant_id = a.tenant_id AND h.version_id = a.version_id
      AND h.seq > s.entries - $1)`;
 
+/**
+ * Ready archives, and queued or failed ones not worth building any more. A
+ * building one is left to finish (its worker holds no lock we could wait
+ * on); the next pass evicts it once ready.
+ */
+const EVICTABLE = "('ready', 'pending', 'failed')";
+
+/** See MetadataStore.isArchiveRetained. */
+export async function isArchiveRetainedSql(
+  sql: SqlClient,
+  tenant: string,
+  versionId: Digest,
+  keep: number,
+): Promise<boolean> {
+  if (keep === 0) return true;
+  const r = await sql.query<{ kept: boolean }>(
+    `SELECT ${KEPT} AS kept FROM (SELECT $2::text AS tenant_id, $3::text AS version_id) a`,
+    [keep, tenant, versionId],
+  );
+  return r.rows[0]?.kept === true;
+}
+
 /** See MetadataStore.evictSupersededArchives. */
 export async function evictSupersededSql(
   sql: SqlClient,
@@ -66,7 +88,7 @@ export async function evictSupersededSql(
 ): Promise<ArchiveRecord[]> {
   const candidates = await sql.query<{ tenant_id: string; version_id: string }>(
     `SELECT DISTINCT a.tenant_id, a.version_id FROM archives a
-      WHERE a.state = 'ready' AND NOT ${KEPT}
+      WHERE a.state IN ${EVICTABLE} AND NOT ${KEPT}
       ORDER BY a.tenant_id, a.version_id LIMIT $2`,
     [keep, limit],
   );
@@ -86,7 +108,8 @@ export async function evictSupersededSql(
       ]);
       const r = await tx.query<ArchiveRow>(
         `UPDATE archives a SET state = 'evicted', evicted_at = now(), updated_at = now()
-          WHERE a.tenant_id = $2 AND a.version_id = $3 AND a.state = 'ready' AND NOT ${KEPT}
+          WHERE a.tenant_id = $2 AND a.version_id = $3 AND a.state IN ${EVICTABLE}
+            AND NOT ${KEPT}
           RETURNING a.*`,
         [keep, c.tenant_id, c.version_id],
       );

@@ -19,7 +19,12 @@ import type {
   StorageRecord,
   VersionRecord,
 } from '../../ports/metadata-store.js';
-import { evictSupersededSql, purgeEvictedSql, updateArchiveSql } from './archive-sql.js';
+import {
+  evictSupersededSql,
+  isArchiveRetainedSql,
+  purgeEvictedSql,
+  updateArchiveSql,
+} from './archive-sql.js';
 import { checkChunksSql } from './chunk-check-sql.js';
 import { finalizeCommitTx, recordExistingVersionTx, sessionNotFound } from './commit-sql.js';
 import { runMigrations } from './migrations.js';
@@ -290,6 +295,10 @@ export class SqlMetadataStore implements MetadataStore {
 
   async evictSupersededArchives(keep: number, limit: number): Promise<ArchiveRecord[]> {
     return evictSupersededSql(this.sql, keep, limit);
+  }
+
+  async isArchiveRetained(tenant: string, versionId: Digest, keep: number): Promise<boolean> {
+    return isArchiveRetainedSql(this.sql, tenant, versionId, keep);
   }
 
   async purgeEvictedArchives(

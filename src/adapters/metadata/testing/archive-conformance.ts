@@ -83,6 +83,28 @@ export function archiveRetentionConformance(
     expect(await stateOf(store, a, w1!)).toBe('ready');
   });
 
+  it('retention also evicts queued and failed archives, not building ones', async () => {
+    const store = getStore();
+    const a = tenant();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { session } = await pushVersion(store, a, { expectedHead: ids.at(-1) ?? null });
+      ids.push(session.versionId);
+    }
+    const [pending, failed, building, head] = ids as [string, string, string, string];
+    await store.updateArchive(a, failed, 'tar.zst', { state: 'failed', error: 'x' });
+    await store.updateArchive(a, building, 'tar.zst', { state: 'building' });
+    expect(await store.isArchiveRetained(a, head, 1)).toBe(true);
+    expect(await store.isArchiveRetained(a, pending, 1)).toBe(false);
+    expect(await store.isArchiveRetained(a, pending, 4)).toBe(true);
+    expect(await store.isArchiveRetained(a, pending, 0)).toBe(true);
+    expect(ofTenant(await store.evictSupersededArchives(1, 10_000), a)).toEqual(
+      [pending, failed].sort(),
+    );
+    expect(await stateOf(store, a, building)).toBe('building');
+    expect(await stateOf(store, a, head)).toBe('pending');
+  });
+
   it('an evicted archive only yields to a rebuild', async () => {
     const store = getStore();
     const a = tenant();
