@@ -1,4 +1,7 @@
 import type { ArchiveFormat, Digest, PackedChunk } from '../core/types.js';
+import type { ArchivePatch, ArchiveRecord } from './archive-record.js';
+
+export type { ArchivePatch, ArchiveRecord } from './archive-record.js';
 
 /**
  * Metadata port: storages, versions, the chunk index, upload sessions and
@@ -153,18 +156,6 @@ export interface MetadataStore {
     limit: number,
     deleteObjects: (archives: ArchiveRecord[]) => Promise<void>,
   ): Promise<ArchiveRecord[]>;
-}
-
-/** What a materialize job may change on its archive row. */
-export interface ArchivePatch {
-  /** New state; retention's states are set only by the retention methods. */
-  state?: 'pending' | 'building' | 'ready' | 'failed';
-  /** Archive size in bytes. */
-  size?: number | null;
-  /** SHA-256 of the archive bytes. */
-  sha256?: Digest | null;
-  /** Error message of a failed build. */
-  error?: string | null;
 }
 
 /** A storage (line of versions). */
@@ -341,29 +332,4 @@ export interface CommitOutcome {
   seq: number | null;
   /** Head before this commit. */
   previousHead: Digest | null;
-}
-
-/** A materialized (or pending) archive of a version. */
-export interface ArchiveRecord {
-  /** Tenant id. */
-  tenant: string;
-  /** Version id. */
-  versionId: Digest;
-  /** tar.gz or tar.zst. */
-  format: ArchiveFormat;
-  /**
-   * pending (queued), building, ready or failed; evicted (retention dropped
-   * it, the object is deleted after the grace period) or deleted (object gone).
-   */
-  state: 'pending' | 'building' | 'ready' | 'failed' | 'evicted' | 'deleted';
-  /** Archive size in bytes once ready. */
-  size: number | null;
-  /** SHA-256 of the archive bytes once ready. */
-  sha256: Digest | null;
-  /** Last error message when failed. */
-  error: string | null;
-  /** Last state change. */
-  updatedAt: Date;
-  /** When retention evicted it (meaningful in states evicted and deleted). */
-  evictedAt: Date | null;
 }

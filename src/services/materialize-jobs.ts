@@ -12,7 +12,9 @@ export function materializeKey(tenant: string, versionId: Digest, format: string
 /**
  * Enqueues a materialize job for every archive of the version that is not
  * ready. Called after the commit transaction: a crash in between is repaired
- * by `sweepStaleArchives`.
+ * by `sweepStaleArchives`. That includes archives retention evicted: a push
+ * of an old version makes it head again, and the worker rebuilds them (it
+ * skips evicted archives only while their version is not retained).
  */
 export async function enqueueMaterialize(
   deps: Pick<ServiceDeps, 'metadata' | 'queue'>,
