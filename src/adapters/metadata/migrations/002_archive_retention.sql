@@ -6,7 +6,9 @@ ALTER TABLE archives DROP CONSTRAINT archives_state_check;
 ALTER TABLE archives ADD CONSTRAINT archives_state_check
   CHECK (state IN ('pending', 'building', 'ready', 'failed', 'evicted', 'deleted'));
 ALTER TABLE archives ADD COLUMN evicted_at timestamptz;
--- Eviction scans only ready archives, which retention keeps few.
-CREATE INDEX archives_ready_idx ON archives (tenant_id, version_id) WHERE state = 'ready';
+-- Eviction scans only the archives it may evict, which retention keeps few
+-- (the predicate matches EVICTABLE in archive-sql.ts, so the planner uses it).
+CREATE INDEX archives_evictable_idx ON archives (tenant_id, version_id)
+  WHERE state IN ('ready', 'pending', 'failed');
 -- The purge scans only archives whose object still waits for deletion.
 CREATE INDEX archives_evicted_idx ON archives (evicted_at) WHERE state = 'evicted';
