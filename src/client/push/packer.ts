@@ -10,7 +10,7 @@ export interface PackUploaderOptions {
   client: TroveClient;
   /** Upload session id. */
   session: string;
-  /** Pack uploads in flight (memory holds at most concurrency + 1 packs). */
+  /** Pack uploads in flight (memory holds at most concurrency + 1 packs, plus one being copied). */
   concurrency: number;
   /** Target pack size in bytes; a pack is sealed before it would exceed it. */
   packTargetSize: number;
@@ -104,6 +104,10 @@ export class PackUploader {
   }
 
   private async seal(): Promise<void> {
+    // Wait for a free slot first: the Blob copy is made only when it can be sent
+    // at once, so a waiting pack is held once (its chunks), not twice.
+    while (this.uploads.size >= this.o.concurrency) await Promise.race(this.uploads);
+    this.throwIfFailed();
     const done = this.writer.finish();
     const sealed: Sealed = {
       id: done.id,
@@ -114,8 +118,6 @@ export class PackUploader {
     };
     this.writer = new PackWriter();
     this.writerRaw = 0;
-    while (this.uploads.size >= this.o.concurrency) await Promise.race(this.uploads);
-    this.throwIfFailed();
     const upload: Promise<void> = this.upload(sealed)
       .catch((err: unknown) => {
         this.failure ??= err;
