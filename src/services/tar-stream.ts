@@ -19,8 +19,10 @@ export interface WindowLimits {
 /**
  * Defaults: two 8 MiB windows in memory (one written, one prefetched), which
  * also bounds the range reads in flight. Measured with `trove worker` on the
- * 322 MB medium workspace: 16 MiB windows peaked at 322-347 MB RSS, 8 MiB at
- * 262-268 MB; the build took 4-5 s with either.
+ * 322 MB medium workspace (PostgreSQL, local blobs, noisy 2-core VM): 32 MiB
+ * windows peaked at 464 MB RSS and built in 2.9-3.0 s, 16 MiB at 323-347 MB
+ * in 3.9-5.1 s, 8 MiB at 262-268 MB in 3.1-5.0 s. The build runs after the
+ * commit, so nobody waits on it; memory is what limits workers per machine.
  */
 export const DEFAULT_WINDOW: WindowLimits = { maxBytes: 8 * 1024 * 1024, maxChunks: 10_000 };
 
