@@ -88,6 +88,31 @@ describe('push against a real server', () => {
     expect(third.filesHashed).toBe(0);
   });
 
+  it('re-chunks a changed file guided by its cached chunks exactly as without a cache', async () => {
+    const dir = join(tmp, 'guided');
+    const big = randomBytes(2 * 1024 * 1024);
+    await writeTree(dir, { 'db.bin': big });
+    await push(opts('guided', dir));
+    // Rewritten in place, then grown, then cut short: the cache's chunks guide each re-read.
+    const edits = [
+      (b: Buffer) => {
+        for (let at = 4096; at < b.length; at += 300_000) randomBytes(4096).copy(b, at);
+        return b;
+      },
+      (b: Buffer) => Buffer.concat([b, randomBytes(70_000)]),
+      (b: Buffer) => b.subarray(0, b.length - 200_000),
+    ];
+    let content = big;
+    for (const [i, edit] of edits.entries()) {
+      content = edit(Buffer.from(content));
+      await writeTree(dir, { 'db.bin': content }, 30 + i);
+      const guided = await push(opts('guided', dir));
+      expect(guided.filesHashed).toBe(1);
+      const fresh = await push(opts('guided-fresh', dir, { cacheDir: join(tmp, `nocache${i}`) }));
+      expect(guided.version).toBe(fresh.version);
+    }
+  });
+
   it('dedups against other storages of the tenant without a stat cache', async () => {
     const dir = join(tmp, 'tree2');
     await writeTree(dir, { 'x.bin': randomBytes(200_000) });

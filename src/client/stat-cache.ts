@@ -116,6 +116,15 @@ export class StatCache {
     return this.slots.size;
   }
 
+  /**
+   * The chunks a file had when last recorded, whatever its stat says now:
+   * hints for re-chunking a changed file (GuidedChunker verifies each by
+   * SHA-256, so a stale entry costs time, never correctness).
+   */
+  previousChunks(path: string): readonly ChunkRef[] | undefined {
+    return this.slots.get(path)?.file.chunks;
+  }
+
   /** chunks of `path` if its stat still matches (size, mtimeMs, ctimeMs, ino), else undefined */
   lookup(path: string, stat: StatKey): CachedFile | undefined {
     const slot = this.slots.get(path);

@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Chunker, chunkBuffer } from '../../core/chunker.js';
+import { chunkBuffer } from '../../core/chunker.js';
 import { sha256Hex } from '../../core/digest.js';
+import { GuidedChunker, type HashedChunk } from '../../core/guided-chunker.js';
 import type { ChunkRef } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 
@@ -33,6 +34,22 @@ export interface ReadStat {
 /** A chunk as cut from a file: its digest and raw bytes (may alias a read buffer). */
 export type ChunkSink = (digest: string, raw: Buffer) => void | Promise<void>;
 
+/** Options of readChunks. */
+export interface ReadChunksOptions {
+  /** Called before a re-read of a file that changed while it was read. */
+  onRestart?: () => void;
+  /** Cancels the read. */
+  signal?: AbortSignal;
+  /** The size the walk saw: small files are read whole, synchronously. */
+  sizeHint?: number;
+  /**
+   * The file's chunks when it was last recorded (stat cache): where its bytes
+   * are unchanged they are verified by SHA-256 instead of searched for cut
+   * points (GuidedChunker). Hints only; the result is the same without them.
+   */
+  previous?: readonly ChunkRef[];
+}
+
 /**
  * Streams a file through the chunker and hashes every chunk, in bounded
  * memory (one read buffer in flight plus fewer than `max` bytes in the
@@ -44,7 +61,7 @@ export async function readChunks(
   abs: string,
   path: string,
   onChunk: ChunkSink,
-  options: { onRestart?: () => void; signal?: AbortSignal; sizeHint?: number } = {},
+  options: ReadChunksOptions = {},
 ): Promise<{ chunks: ChunkRef[]; stat: ReadStat }> {
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) options.onRestart?.();
@@ -54,7 +71,7 @@ export async function readChunks(
         : undefined;
     const result =
       small === undefined
-        ? await readOnce(abs, path, onChunk, options.signal)
+        ? await readOnce(abs, path, onChunk, options.signal, options.previous)
         : small === null
           ? null
           : await emitSmall(small.data, small.stat, onChunk);
@@ -142,6 +159,7 @@ async function readOnce(
   path: string,
   onChunk: ChunkSink,
   signal: AbortSignal | undefined,
+  previous: readonly ChunkRef[] = [],
 ): Promise<{ chunks: ChunkRef[]; stat: ReadStat } | null> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
@@ -155,13 +173,13 @@ async function readOnce(
     if (!before.isFile()) {
       throw new TroveError('invalid_request', `${path} is no longer a regular file`, { path });
     }
-    const chunker = new Chunker();
+    // Without previous chunks this is the plain CDC chunker (plus hashing).
+    const chunker = new GuidedChunker(previous, before.size);
     const chunks: ChunkRef[] = [];
-    const emit = async (parts: Buffer[]): Promise<void> => {
-      for (const raw of parts) {
-        const digest = sha256Hex(raw);
-        chunks.push({ digest, size: raw.length });
-        await onChunk(digest, raw);
+    const emit = async (parts: HashedChunk[]): Promise<void> => {
+      for (const { data, digest } of parts) {
+        chunks.push({ digest, size: data.length });
+        await onChunk(digest, data);
       }
     };
     let pos = 0;

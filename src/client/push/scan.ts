@@ -110,7 +110,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
         }
         onProgress({ phase: 'hash', done: bytesHashed, total: bytesTotal, files: filesHashed });
       },
-      { signal, sizeHint: f.size },
+      { signal, sizeHint: f.size, previous: cache?.previousChunks(f.path) },
     );
     filesHashed++;
     chunksOf.set(f.path, chunks);
