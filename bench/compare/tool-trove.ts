@@ -40,7 +40,13 @@ export class TroveTool implements Tool {
 
   static async start(bin: string, base: string): Promise<TroveTool> {
     const data = join(base, 'trove-data');
-    const server = await startTrove(bin, data, { TROVE_ARCHIVE_FORMATS: FORMAT });
+    // Grace 0: superseded archives are deleted as soon as the next one is ready, so the
+    // stored bytes show the steady state (head archive + packs + manifests) rather than
+    // the default grace window (the URL TTL) in which evicted archives still exist.
+    const server = await startTrove(bin, data, {
+      TROVE_ARCHIVE_FORMATS: FORMAT,
+      TROVE_ARCHIVE_GRACE_SECONDS: '0',
+    });
     const tool = new TroveTool(
       server,
       new TroveCli(bin, server.url, join(base, 'trove-cache')),

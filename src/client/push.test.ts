@@ -94,7 +94,7 @@ describe('push against a real server', () => {
     await writeTree(dir, { 'db.bin': big });
     await push(opts('guided', dir));
     // Rewritten in place, then grown, then cut short: the cache's chunks guide each re-read.
-    const edits = [
+    const edits: ((b: Buffer) => Buffer)[] = [
       (b: Buffer) => {
         for (let at = 4096; at < b.length; at += 300_000) randomBytes(4096).copy(b, at);
         return b;
@@ -102,7 +102,7 @@ describe('push against a real server', () => {
       (b: Buffer) => Buffer.concat([b, randomBytes(70_000)]),
       (b: Buffer) => b.subarray(0, b.length - 200_000),
     ];
-    let content = big;
+    let content: Buffer = big;
     for (const [i, edit] of edits.entries()) {
       content = edit(Buffer.from(content));
       await writeTree(dir, { 'db.bin': content }, 30 + i);
