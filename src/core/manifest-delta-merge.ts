@@ -1,7 +1,7 @@
 import type { DeltaHeader, DeltaRecord } from './manifest-delta.js';
 import { ManifestDeltaDecoder } from './manifest-delta-decode.js';
 import { headerLine, manifestError } from './manifest-line.js';
-import { type RawEntryLine, RawManifestLines } from './manifest-raw.js';
+import { decodeStream, type RawEntryLine, RawManifestLines } from './manifest-raw.js';
 import { comparePaths } from './paths.js';
 import type { Digest } from './types.js';
 
@@ -14,15 +14,6 @@ export interface MergeOptions {
   delta: AsyncIterable<Uint8Array>;
   /** Opens the base manifest the delta header names (may throw to refuse that base). */
   openBase: (base: Digest) => Promise<AsyncIterable<Uint8Array>>;
-}
-
-/** Turns a push-style decoder into a pull-style iterator, one source slice at a time. */
-async function* decoded<T>(
-  source: AsyncIterable<Uint8Array>,
-  decoder: { push(chunk: Uint8Array): T[]; end(): void },
-): AsyncGenerator<T> {
-  for await (const part of source) yield* decoder.push(part);
-  decoder.end();
 }
 
 /**
@@ -39,7 +30,7 @@ async function* decoded<T>(
  */
 export async function* mergeManifestDelta(o: MergeOptions): AsyncGenerator<Buffer> {
   const deltaDecoder = new ManifestDeltaDecoder();
-  const changes = decoded(o.delta, deltaDecoder);
+  const changes = decodeStream(o.delta, deltaDecoder);
   // The header comes before any change, so the first pull yields it (or the first change).
   let d = await changes.next();
   const header: DeltaHeader | null = deltaDecoder.header;
@@ -52,7 +43,7 @@ export async function* mergeManifestDelta(o: MergeOptions): AsyncGenerator<Buffe
     await changes.return(undefined);
     throw err;
   }
-  const base = decoded(baseSource, new RawManifestLines());
+  const base = decodeStream(baseSource, new RawManifestLines());
 
   let out: string[] = [`${headerLine(header)}\n`];
   let outBytes = out[0]!.length;

@@ -56,11 +56,44 @@ export function removalLine(path: string): string {
   return `{"p":${JSON.stringify(path)},"t":"-"}`;
 }
 
+/** What one step of the delta walk does: the change line to emit, and which sides move on. */
+export interface DeltaStep {
+  /** A change line, or null when the entries are identical. */
+  line: string | null;
+  /** Advance the base side. */
+  base: boolean;
+  /** Advance the next side. */
+  next: boolean;
+}
+
+/**
+ * One step of the merge-join by path that every delta producer runs (the
+ * push's delta, the server's answer to a pull), over the current entry line
+ * of each side (undefined once that side is exhausted): an entry is sent iff
+ * its line differs, a base path the next manifest lacks becomes a removal
+ * line. So all of them produce the unique minimal delta.
+ */
+export function deltaStep(b: RawEntryLine | undefined, n: RawEntryLine | undefined): DeltaStep {
+  const order = b === undefined ? 1 : n === undefined ? -1 : comparePaths(b.path, n.path);
+  if (order < 0 && b !== undefined) return { line: removalLine(b.path), base: true, next: false };
+  if (order > 0 && n !== undefined) return { line: n.line, base: false, next: true };
+  // The same path on both sides (the caller never passes two exhausted sides).
+  const line = n?.line ?? null;
+  return { line: line === b?.line ? null : line, base: true, next: true };
+}
+
+/** The delta text: header line (with the change count) and change lines. */
+export function deltaText(baseId: Digest, header: ManifestHeaderLine, changes: string[]): Buffer {
+  if (changes.length > MAX_DELTA_CHANGES)
+    throw manifestError(`more than ${MAX_DELTA_CHANGES} changes`);
+  const head = deltaHeaderLine({ ...header, base: baseId, changes: changes.length });
+  return Buffer.from(`${[head, ...changes].join('\n')}\n`, 'utf8');
+}
+
 /**
  * Encodes the delta that turns `base` into `next`. Both lists must be
  * canonical manifests' entries (sorted, unique; e.g. from decodeManifest or
  * encodeManifest's input sorted with comparePaths); `header` is next's header.
- * Only the line text is compared, so an entry is sent iff its line differs.
  */
 export function encodeManifestDelta(
   baseId: Digest,
@@ -84,30 +117,16 @@ export function encodeManifestDeltaLines(
   header: ManifestHeaderLine,
 ): Buffer {
   if (header.chunker !== CHUNKER_ID) throw manifestError(`unsupported chunker ${header.chunker}`);
-  const lines: string[] = [];
+  const changes: string[] = [];
   let i = 0;
   let j = 0;
   while (i < base.length || j < next.length) {
-    const b = base[i];
-    const n = next[j];
-    const order = b === undefined ? 1 : n === undefined ? -1 : comparePaths(b.path, n.path);
-    if (order < 0 && b !== undefined) {
-      lines.push(removalLine(b.path));
-      i++;
-    } else if (order > 0 && n !== undefined) {
-      lines.push(n.line);
-      j++;
-    } else if (b !== undefined && n !== undefined) {
-      if (n.line !== b.line) lines.push(n.line);
-      i++;
-      j++;
-    }
+    const step = deltaStep(base[i], next[j]);
+    if (step.line !== null) changes.push(step.line);
+    if (step.base) i++;
+    if (step.next) j++;
   }
-  if (lines.length > MAX_DELTA_CHANGES)
-    throw manifestError(`more than ${MAX_DELTA_CHANGES} changes`);
-  const head = deltaHeaderLine({ ...header, base: baseId, changes: lines.length });
-  lines.unshift(head);
-  return Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+  return deltaText(baseId, header, changes);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { LineSplitter } from './line-splitter.js';
 import { MAX_MANIFEST_LINE_BYTES } from './manifest.js';
-import { manifestError } from './manifest-line.js';
+import { headerFromJson, type ManifestHeaderLine, manifestError } from './manifest-line.js';
 
 /**
  * Raw access to a canonical manifest's entry lines, without decoding them.
@@ -46,6 +46,8 @@ export function linePath(line: string): string {
 export class RawManifestLines {
   private readonly lines = new LineSplitter(MAX_MANIFEST_LINE_BYTES);
   private sawHeader = false;
+  /** The header line's fields, once the first line is in. */
+  header: ManifestHeaderLine | null = null;
 
   /** Consumes bytes; returns the entry lines they complete. */
   push(chunk: Uint8Array): RawEntryLine[] {
@@ -55,6 +57,7 @@ export class RawManifestLines {
       (buf) => {
         if (!this.sawHeader) {
           this.sawHeader = true;
+          this.header = headerFromJson(JSON.parse(buf.toString('utf8')));
           return;
         }
         const line = buf.toString('utf8');
@@ -78,4 +81,16 @@ export function rawEntryLines(bytes: Uint8Array): RawEntryLine[] {
   const out = reader.push(bytes);
   reader.end();
   return out;
+}
+
+/**
+ * Turns a push-style decoder (RawManifestLines, ManifestDecoder, the delta
+ * decoder) into a pull-style iterator over a byte stream, one slice at a time.
+ */
+export async function* decodeStream<T>(
+  source: AsyncIterable<Uint8Array>,
+  decoder: { push(chunk: Uint8Array): T[]; end(): void },
+): AsyncGenerator<T> {
+  for await (const part of source) yield* decoder.push(part);
+  decoder.end();
 }

@@ -1,14 +1,12 @@
-import type { Readable } from 'node:stream';
-import { ManifestDecoder, type ManifestHeaderLine } from '../core/manifest.js';
+import type { ManifestHeaderLine } from '../core/manifest.js';
 import {
   compressManifestDelta,
-  deltaHeaderLine,
+  deltaStep,
+  deltaText,
   MAX_DELTA_CHANGES,
-  removalLine,
 } from '../core/manifest-delta.js';
-import { entryLine } from '../core/manifest-line.js';
-import { comparePaths } from '../core/paths.js';
-import type { Digest, ManifestEntry } from '../core/types.js';
+import { decodeStream, RawManifestLines } from '../core/manifest-raw.js';
+import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { manifestKey } from './keys.js';
@@ -50,9 +48,9 @@ function tooLarge(message: string, details: Record<string, unknown>): TroveError
 
 /**
  * The manifest of `ref` (in `storage`) as a delta against `base`, any
- * version of the tenant. Both stored manifests stream through the strict
- * decoder and are merge-joined by path, so memory is the delta text (bounded)
- * plus a slice of each manifest, never either manifest. Throws
+ * version of the tenant. Both stored manifests stream as entry lines and are
+ * merge-joined by path, so memory is the delta text (bounded) plus a slice of
+ * each manifest, never either manifest. Throws
  * version_not_found for an unknown base (another tenant's version included).
  */
 export async function readManifestDelta(
@@ -85,11 +83,6 @@ export async function readManifestDelta(
   };
 }
 
-async function* decoded(source: Readable, decoder: ManifestDecoder): AsyncGenerator<ManifestEntry> {
-  for await (const part of source) yield* decoder.push(part as Buffer);
-  decoder.end();
-}
-
 async function diffStored(
   deps: ServiceDeps,
   tenant: string,
@@ -101,34 +94,24 @@ async function diffStored(
     deps.blobs.get(manifestKey(tenant, baseId)),
     deps.blobs.get(manifestKey(tenant, targetId)),
   ]);
-  const targetDecoder = new ManifestDecoder();
-  const baseIt = decoded(baseStream, new ManifestDecoder());
-  const nextIt = decoded(targetStream, targetDecoder);
-  const lines: string[] = [];
+  // Stored manifests were validated at their commit: their lines are diffed as they are.
+  const target = new RawManifestLines();
+  const changes: string[] = [];
   let size = 0;
-  const add = (line: string): void => {
-    lines.push(line);
-    size += Buffer.byteLength(line) + 1;
-    if (size > limit)
-      throw tooLarge(`the delta is larger than ${limit} bytes`, { version: targetId, limit });
-  };
   try {
-    // Same walk as encodeManifestDelta, on streams: the unique minimal delta.
+    const baseIt = decodeStream(baseStream, new RawManifestLines());
+    const nextIt = decodeStream(targetStream, target);
     let b = await baseIt.next();
     let n = await nextIt.next();
     while (!b.done || !n.done) {
-      const order = b.done ? 1 : n.done ? -1 : comparePaths(b.value.path, n.value.path);
-      if (order < 0 && !b.done) {
-        add(removalLine(b.value.path));
-        b = await baseIt.next();
-      } else if (order > 0 && !n.done) {
-        add(entryLine(n.value));
-        n = await nextIt.next();
-      } else if (!b.done && !n.done) {
-        const line = entryLine(n.value);
-        if (line !== entryLine(b.value)) add(line);
-        [b, n] = await Promise.all([baseIt.next(), nextIt.next()]);
+      const step = deltaStep(b.done ? undefined : b.value, n.done ? undefined : n.value);
+      if (step.line !== null) {
+        changes.push(step.line);
+        size += Buffer.byteLength(step.line) + 1;
+        if (size > limit)
+          throw tooLarge(`the delta is larger than ${limit} bytes`, { version: targetId, limit });
       }
+      [b, n] = await Promise.all([step.base ? baseIt.next() : b, step.next ? nextIt.next() : n]);
     }
   } catch (err) {
     if (err instanceof TroveError && err.code === 'invalid_manifest')
@@ -138,10 +121,9 @@ async function diffStored(
     baseStream.destroy();
     targetStream.destroy();
   }
-  if (lines.length > MAX_DELTA_CHANGES)
+  if (changes.length > MAX_DELTA_CHANGES)
     throw tooLarge('too many changes', { limit: MAX_DELTA_CHANGES });
-  // Complete and validated: the decoder's end() ran when the target stream ended.
-  const header = targetDecoder.header as ManifestHeaderLine;
-  lines.unshift(deltaHeaderLine({ ...header, base: baseId, changes: lines.length }));
-  return { bytes: Buffer.from(`${lines.join('\n')}\n`, 'utf8'), changes: lines.length - 1 };
+  // Set: the target stream ended, so its first line was read.
+  const header = target.header as ManifestHeaderLine;
+  return { bytes: deltaText(baseId, header, changes), changes: changes.length };
 }
