@@ -41,6 +41,11 @@ export const ERROR_CODES = {
   already_exists: { status: 409, exit: 4 },
   /** A blob key that does not exist. */
   blob_not_found: { status: 404, exit: 3 },
+  /**
+   * A pack a version needs is gone from the object store (the server checked);
+   * `details.packs` names them. Pushing the same content again repairs it.
+   */
+  pack_missing: { status: 410, exit: 5 },
   /** A path (in a manifest, tar or on disk) that would escape its root. */
   unsafe_path: { status: 400, exit: 5 },
   /** The target directory for a pull is in a state we refuse to touch. */

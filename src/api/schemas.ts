@@ -136,7 +136,12 @@ export const startUploadResponse = z.discriminatedUnion('status', [
     status: z.literal('open'),
     session: z.string(),
     expiresAt: z.string(),
-    manifestUpload: presignedRequestSchema,
+    /**
+     * Presigned PUT for the manifest; absent when the server already holds the
+     * manifest of this version (a repair push: the version exists but one of
+     * its packs went missing), whose key is never presigned again.
+     */
+    manifestUpload: presignedRequestSchema.optional(),
     /** Presigned PUT for the manifest delta; absent when none was offered or its base is unknown (upload the manifest then). */
     deltaUpload: presignedRequestSchema.optional(),
   }),
@@ -159,6 +164,8 @@ export const presignPacksRequest = z.object({
 });
 export const presignPacksResponse = z.object({
   uploads: z.array(z.object({ pack: digestSchema, request: presignedRequestSchema })),
+  /** Packs already stored and verified: not presigned, nothing to upload. */
+  present: z.array(digestSchema).default([]),
 });
 
 /** POST /v1/uploads/{session}/commit (no body) */
@@ -224,6 +231,17 @@ export type MissingChunksResponse = z.infer<typeof missingChunksResponse>;
 export type PresignPacksRequest = z.infer<typeof presignPacksRequest>;
 export type PresignPacksResponse = z.infer<typeof presignPacksResponse>;
 export type CommitResponse = z.infer<typeof commitResponse>;
+/**
+ * POST /v1/storages/{storage}/versions/{ref}/missing-packs: a reader got 404
+ * for these packs. The server looks at the object store itself and answers
+ * which ones are really gone (and marks them, so the next push re-uploads
+ * their chunks); a report alone changes nothing.
+ */
+export const missingPacksRequest = z.object({
+  packs: z.array(digestSchema).min(1).max(100),
+});
+export const missingPacksResponse = z.object({ missing: z.array(digestSchema) });
+
 export type PlanRequest = z.infer<typeof planRequest>;
 export type PlanResponse = z.infer<typeof planResponse>;
 export type VersionSummary = z.infer<typeof versionSummarySchema>;
@@ -246,6 +264,7 @@ export type PresignedRequestBody = z.infer<typeof presignedRequestSchema>;
  *   GET  /v1/storages/{storage}/versions/{ref}/manifest-delta?base -> zstd manifest delta bytes
  *   POST /v1/storages/{storage}/uploads             -> startUploadResponse (200 exists / 201 open)
  *   POST /v1/uploads/{session}/missing              -> missingChunksResponse
+ *   POST /v1/storages/{storage}/versions/{ref}/missing-packs -> missingPacksResponse
  *   POST /v1/uploads/{session}/packs                -> presignPacksResponse
  *   POST /v1/uploads/{session}/commit               -> commitResponse (200 committed / 202 verifying)
  *   PUT|GET /v1/blobs/{key...}?exp&sig...           -> local blob store's signed URLs (embedded mode only)

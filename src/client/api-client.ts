@@ -7,6 +7,7 @@ import {
   listStoragesResponse,
   listVersionsResponse,
   missingChunksResponse,
+  missingPacksResponse,
   type PlanResponse,
   type PresignedRequestBody,
   type PresignPacksResponse,
@@ -106,6 +107,17 @@ export class TroveClient {
   /** One commit call; the caller repeats while the answer is 'verifying'. */
   commit(session: string): Promise<CommitResponse> {
     return this.api('POST', `/v1/uploads/${enc(session)}/commit`, commitResponse, {});
+  }
+
+  /** Tells the server these packs answered 404; it checks and returns the ones really gone. */
+  async missingPacks(storage: string, version: string, packs: string[]): Promise<string[]> {
+    const res = await this.api(
+      'POST',
+      `/v1/storages/${enc(storage)}/versions/${enc(version)}/missing-packs`,
+      missingPacksResponse,
+      { packs },
+    );
+    return res.missing;
   }
 
   plan(storage: string, version: string, digests: string[]): Promise<PlanResponse> {

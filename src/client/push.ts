@@ -198,8 +198,11 @@ export async function push(options: PushOptions): Promise<PushResult> {
         totals.chunksUploaded += up.chunksUploaded;
         totals.bytesUploaded += up.bytesUploaded;
         totals.packsUploaded += up.packsUploaded;
+        const manifestUpload = start.manifestUpload;
         const sendManifest = async (): Promise<void> => {
-          const put = await client.send(start.manifestUpload, {
+          // No URL: the server holds this manifest already (a repair push).
+          if (manifestUpload === undefined) return;
+          const put = await client.send(manifestUpload, {
             body: () => manifest.bytes,
             signal,
           });
@@ -208,7 +211,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
           totals.manifestBytesUploaded += manifest.bytes.length;
         };
         const usedDelta =
-          delta !== null && start.deltaUpload !== undefined
+          delta !== null && manifestUpload !== undefined && start.deltaUpload !== undefined
             ? await sendDelta(client, start.deltaUpload, delta, totals, signal)
             : false;
         if (!usedDelta) await sendManifest();

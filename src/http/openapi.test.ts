@@ -19,6 +19,7 @@ const ROUTES = [
   ['get', '/v1/storages/{storage}/versions'],
   ['get', '/v1/storages/{storage}/versions/{ref}'],
   ['post', '/v1/storages/{storage}/versions/{ref}/plan'],
+  ['post', '/v1/storages/{storage}/versions/{ref}/missing-packs'],
   ['get', '/v1/storages/{storage}/versions/{ref}/manifest-delta'],
   ['post', '/v1/storages/{storage}/uploads'],
   ['post', '/v1/uploads/{session}/missing'],

@@ -7,6 +7,8 @@ import {
   manifestDeltaQuery,
   missingChunksRequest,
   missingChunksResponse,
+  missingPacksRequest,
+  missingPacksResponse,
   planRequest,
   planResponse,
   presignPacksRequest,
@@ -115,6 +117,15 @@ const ROUTES: RouteSpec[] = [
     params: { storage: storageNameSchema, ref: versionRefSchema },
     body: planRequest,
     responses: { 200: { description: 'the plan', schema: planResponse } },
+  },
+  {
+    method: 'post',
+    path: '/v1/storages/{storage}/versions/{ref}/missing-packs',
+    summary:
+      'Report packs that answered 404; the server checks the object store and marks the absent ones missing',
+    params: { storage: storageNameSchema, ref: versionRefSchema },
+    body: missingPacksRequest,
+    responses: { 200: { description: 'the packs really gone', schema: missingPacksResponse } },
   },
   {
     method: 'get',

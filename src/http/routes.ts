@@ -6,6 +6,7 @@ import {
   MANIFEST_DELTA_VERSION_HEADER,
   manifestDeltaQuery,
   missingChunksRequest,
+  missingPacksRequest,
   planRequest,
   presignPacksRequest,
   startUploadRequest,
@@ -82,6 +83,13 @@ export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
     const ref = param('version reference', versionRefSchema, c.req.param('ref'));
     const body = await jsonBody(c, planRequest);
     return c.json(await plans.plan(c.var.tenant, storage, ref, body.digests));
+  });
+
+  app.post('/storages/:storage/versions/:ref/missing-packs', limitBody, async (c) => {
+    const storage = storageOf(c.req.param('storage'));
+    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
+    const body = await jsonBody(c, missingPacksRequest);
+    return c.json(await plans.checkMissingPacks(c.var.tenant, storage, ref, body.packs));
   });
 
   app.get('/storages/:storage/versions/:ref/manifest-delta', async (c) => {

@@ -1,7 +1,12 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { httpStatusOf, TroveError } from '../errors.js';
 import type { JobQueue } from '../ports/job-queue.js';
-import type { CommitEvent, MaterializeEvent, ServiceEvents } from '../services/deps.js';
+import type {
+  CommitEvent,
+  MaterializeEvent,
+  PacksMissingEvent,
+  ServiceEvents,
+} from '../services/deps.js';
 import { withTimeout } from './health.js';
 
 /** One finished HTTP request, as the request middleware measured it. */
@@ -143,6 +148,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['format'] as const,
     registers,
   });
+  const packsMissing = new Counter({
+    name: 'trove_packs_missing_total',
+    help: 'Packs found absent from the object store and marked missing (lost data: alert on any increase).',
+    registers,
+  });
 
   return {
     registry,
@@ -171,6 +181,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (e.outcome !== 'skipped')
         materializeDuration.observe({ format: e.format }, e.durationSeconds);
       if (e.bytes > 0) materializeBytes.inc({ format: e.format }, e.bytes);
+    },
+    packsMissing(e: PacksMissingEvent) {
+      packsMissing.inc(e.packs.length);
     },
   };
 }

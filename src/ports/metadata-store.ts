@@ -1,7 +1,10 @@
 import type { ArchiveFormat, Digest, PackedChunk } from '../core/types.js';
 import type { ArchivePatch, ArchiveRecord } from './archive-record.js';
 
+import type { PackRecord, PackState } from './pack-record.js';
+
 export type { ArchivePatch, ArchiveRecord } from './archive-record.js';
+export type { PackRecord, PackState } from './pack-record.js';
 
 /**
  * Metadata port: storages, versions, the chunk index, upload sessions and
@@ -44,16 +47,37 @@ export interface MetadataStore {
   /** A committed version of this tenant, or null. */
   getVersion(tenant: string, id: Digest): Promise<VersionRecord | null>;
 
-  /** Index entries of the given digests that this tenant has stored (absent ones omitted). */
+  /**
+   * Index entries of the given digests that this tenant has stored (absent
+   * ones omitted), each with its pack's state: a chunk in a missing pack is
+   * indexed but not stored, and callers must not count it as present.
+   */
   findChunks(tenant: string, digests: Digest[]): Promise<IndexedChunk[]>;
   /**
    * Checks a batch of a manifest's chunk references (unique digests) against
    * this tenant's index in one round trip: the packs holding them, the
-   * digests not indexed, and the first reference whose size differs.
+   * digests not indexed (or indexed in a missing pack), and the first
+   * reference whose size differs.
    */
   checkChunks(tenant: string, refs: readonly ChunkRef[]): Promise<ChunkCheck>;
   /** Packs a committed version references (one row per pack). */
   listVersionPacks(tenant: string, versionId: Digest): Promise<string[]>;
+  /** Pack rows of this tenant among `ids` (absent ones omitted), ordered by id. */
+  getPacks(tenant: string, ids: readonly Digest[]): Promise<PackRecord[]>;
+  /**
+   * Marks packs `missing` (from live or condemned) and returns the ids whose
+   * state changed. Callers first confirm with the object store that the
+   * object is absent; a client's report alone never marks anything.
+   */
+  markPacksMissing(tenant: string, ids: readonly Digest[]): Promise<Digest[]>;
+  /** Missing packs a version references that still hold index rows (empty: restorable). */
+  listMissingVersionPacks(tenant: string, versionId: Digest): Promise<Digest[]>;
+  /**
+   * Marks a session's declared pack verified without reading it, when the
+   * pack is already live (immutable and verified when first recorded).
+   * Returns false when it is not live. Throws `session_not_found`.
+   */
+  adoptLivePack(tenant: string, sessionId: string, packId: Digest): Promise<boolean>;
 
   /** Opens an upload session. */
   createSession(session: NewSession): Promise<SessionRecord>;
@@ -73,8 +97,10 @@ export interface MetadataStore {
   ): Promise<SessionPackRecord[]>;
   /**
    * One transaction: inserts the pack row and its chunks into the index (a
-   * chunk already indexed keeps its first location), and marks the session's
-   * pack verified. Write-order step "packs -> index".
+   * chunk already indexed keeps its first location unless that pack is
+   * condemned or missing: then the new pack takes the chunk over, and every
+   * version that referenced the old pack references the new one too), and
+   * marks the session's pack verified. Write-order step "packs -> index".
    */
   recordVerifiedPack(
     tenant: string,
@@ -96,7 +122,9 @@ export interface MetadataStore {
   /**
    * One transaction, the commit point: re-checks the session is open and
    * unexpired (else `session_not_found`), that every referenced pack is still
-   * live, inserts the version (if new) and its version->pack rows, moves head
+   * live, inserts the version (if new) and its version->pack rows (for a
+   * version that existed, e.g. a repair push after a pack went missing, its
+   * rows become exactly the packs this commit found), moves head
    * with compare-and-set (`head_conflict` unless `onConflict` is 'force'),
    * appends a history entry, inserts pending archive rows for `archiveFormats`,
    * and marks the session committed with the outcome. When the session is
@@ -234,6 +262,8 @@ export interface ChunkCheck {
 export interface IndexedChunk extends PackedChunk {
   /** The pack holding it. */
   packId: Digest;
+  /** That pack's state (`missing`: the bytes are gone). */
+  packState: PackState;
 }
 
 /** Input to open an upload session. */

@@ -6,7 +6,9 @@ import { TroveError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import { mapLimit, readRange } from './blob-io.js';
+import type { ServiceEvents } from './deps.js';
 import { packKey } from './keys.js';
+import { assertPacksPresent, confirmMissingPacks, packMissingError } from './pack-health.js';
 import { groupByPack, PLAN_MAX_GAP, PLAN_MAX_RANGE } from './plan.js';
 
 /** Range reads in flight at once while fetching a window of chunks. */
@@ -18,7 +20,7 @@ const FETCH_CONCURRENCY = 4;
  * check of every chunk. The caller bounds the set (memory = its raw size).
  */
 export async function fetchChunks(
-  deps: { metadata: MetadataStore; blobs: BlobStore },
+  deps: { metadata: MetadataStore; blobs: BlobStore; events?: ServiceEvents | undefined },
   tenant: string,
   digests: Iterable<Digest>,
 ): Promise<Map<Digest, Buffer>> {
@@ -26,6 +28,7 @@ export async function fetchChunks(
   const out = new Map<Digest, Buffer>();
   if (wanted.length === 0) return out;
   const found = await deps.metadata.findChunks(tenant, wanted);
+  assertPacksPresent(found);
   if (found.length < wanted.length) {
     const have = new Set(found.map((c) => c.digest));
     const missing = wanted.filter((d) => !have.has(d));
@@ -44,6 +47,12 @@ export async function fetchChunks(
     const bytes = await readRange(deps.blobs, packKey(tenant, pack), {
       start: range.start,
       end: range.end,
+    }).catch(async (err: unknown) => {
+      if (!(err instanceof TroveError) || err.code !== 'blob_not_found') throw err;
+      // The index says the pack exists and the store says it does not: look,
+      // record it, and say which pack so an operator knows what was lost.
+      const gone = await confirmMissingPacks(deps, tenant, [pack]);
+      throw gone.length > 0 ? packMissingError(gone) : err;
     });
     if (bytes.length !== range.end - range.start) {
       throw new TroveError('size_mismatch', `short read of pack ${pack}`, { pack });

@@ -90,7 +90,7 @@ describe('delta push', () => {
     expect(done.json).toMatchObject({ status: 'committed', created: true, previousHead: base.id });
     expect(done.json.version).toMatchObject({ id: next.id, manifestSize: next.manifest.length });
     expect((await stored('default', next.id))?.equals(next.manifest)).toBe(true);
-    expect(await h.blobs.stat(deltaKey('default', next.id))).toBeNull();
+    expect(await h.blobs.stat(deltaKey('default', session))).toBeNull();
     // The same tree pushed in full by another tenant stores the same bytes under the same id.
     const other = appWith(h, { tenant: 'full' });
     expect((await push(other, 'd1', next)).commit?.status).toBe(200);
@@ -134,7 +134,7 @@ describe('delta push', () => {
     const bad = await call(h.app, 'POST', `/v1/uploads/${session}/commit`);
     expect([bad.status, bad.json.error.code]).toEqual([422, 'digest_mismatch']);
     expect(await stored('default', next.id)).toBeNull();
-    expect(await h.blobs.stat(deltaKey('default', next.id))).toBeNull();
+    expect(await h.blobs.stat(deltaKey('default', session))).toBeNull();
     const detail = await call(h.app, 'GET', `/v1/storages/d3/versions/${next.id}`);
     expect(detail.status).toBe(404);
 

@@ -34,7 +34,7 @@ export async function rebuildManifestFromDelta(
 ): Promise<boolean> {
   const { blobs, metadata } = deps;
   const target = manifestKey(tenant, session.versionId);
-  const key = deltaKey(tenant, session.versionId);
+  const key = deltaKey(tenant, session.id);
   if (await blobs.stat(target)) return false;
   const stat = await blobs.stat(key);
   if (!stat) return false;

@@ -98,10 +98,24 @@ export class CommitService {
         limit: 100,
       });
       if (pending.length === 0) return true;
+      const stored = await this.deps.metadata.getPacks(
+        tenant,
+        pending.map((p) => p.id),
+      );
+      const live = new Map(stored.filter((p) => p.state === 'live').map((p) => [p.id, p.size]));
       for (const pack of pending) {
+        // A pack that became live since it was declared (another session
+        // verified the same bytes) is immutable: taken as is, never re-read.
+        // A declared size that disagrees goes through verification, which
+        // rejects it without touching the object.
+        if (
+          live.get(pack.id) === pack.size &&
+          (await this.deps.metadata.adoptLivePack(tenant, session.id, pack.id))
+        )
+          continue;
         // Always verify at least one pack per call so progress is guaranteed.
         if (spent > 0 && spent + pack.size > budget) return false;
-        const chunks = await verifyUploadedPack(this.deps.blobs, tenant, pack);
+        const chunks = await verifyUploadedPack(this.deps, tenant, pack);
         await this.deps.metadata.recordVerifiedPack(tenant, session.id, pack, chunks);
         spent += pack.size;
       }

@@ -30,6 +30,16 @@ export interface ServiceEvents {
   commitFailed?(error: unknown): void;
   /** A materialize job ended (built, skipped because done or gone, or failed). */
   materializeFinished?(event: MaterializeEvent): void;
+  /** Packs the server found gone from the object store and marked missing (data loss: alert). */
+  packsMissing?(event: PacksMissingEvent): void;
+}
+
+/** Packs newly marked missing. */
+export interface PacksMissingEvent {
+  /** Tenant of the packs. */
+  tenant: string;
+  /** The packs whose objects were found absent. */
+  packs: string[];
 }
 
 /** A successful commit. */

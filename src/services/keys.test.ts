@@ -3,12 +3,13 @@ import { isValidBlobKey } from '../adapters/blob/checked.js';
 import { archiveKey, deltaKey, manifestKey, packKey } from './keys.js';
 
 const id = 'ab'.repeat(32);
+const session = '0b6f2c9e-6d1a-4c3b-9f3e-2a7d5c1e8b40';
 
 describe('object keys', () => {
   it('scopes every key by tenant and fans packs out by prefix', () => {
     expect(packKey('default', id)).toBe(`t/default/packs/ab/${id}`);
     expect(manifestKey('default', id)).toBe(`t/default/manifests/${id}`);
-    expect(deltaKey('default', id)).toBe(`t/default/deltas/${id}`);
+    expect(deltaKey('default', session)).toBe(`t/default/deltas/${session}`);
     expect(archiveKey('default', id, 'tar.gz')).toBe(`t/default/archives/${id}.tar.gz`);
     expect(archiveKey('acme', id, 'tar.zst')).toBe(`t/acme/archives/${id}.tar.zst`);
   });
@@ -17,7 +18,7 @@ describe('object keys', () => {
     for (const key of [
       packKey('a', id),
       manifestKey('a', id),
-      deltaKey('a', id),
+      deltaKey('a', session),
       archiveKey('a', id, 'tar.zst'),
     ]) {
       expect(isValidBlobKey(key)).toBe(true);

@@ -16,9 +16,14 @@ export function manifestKey(tenant: string, versionId: Digest): string {
   return `t/${tenant}/manifests/${versionId}`;
 }
 
-/** Key of the manifest delta a push uploads for a version (deleted once the manifest is rebuilt). */
-export function deltaKey(tenant: string, versionId: Digest): string {
-  return `t/${tenant}/deltas/${versionId}`;
+/**
+ * Key of the manifest delta an upload session uploads (deleted once the
+ * manifest is rebuilt). Per session, not per version: a delta is the
+ * client's claim until the merge proves it, so one session's bad delta must
+ * not stand in the way of (or be mistaken for) another's.
+ */
+export function deltaKey(tenant: string, sessionId: string): string {
+  return `t/${tenant}/deltas/${sessionId}`;
 }
 
 /** Key of a version's materialized archive in one format. */

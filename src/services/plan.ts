@@ -4,6 +4,7 @@ import type { Digest } from '../core/types.js';
 import type { IndexedChunk } from '../ports/metadata-store.js';
 import type { ServiceDeps } from './deps.js';
 import { packKey } from './keys.js';
+import { assertPacksPresent, confirmMissingPacks } from './pack-health.js';
 import { VersionService } from './versions.js';
 
 /** Gap between two chunks below which one range read beats two. */
@@ -48,9 +49,11 @@ export class PlanService {
     ref: string,
     digests: Digest[],
   ): Promise<PlanResponse> {
-    await this.versions.resolve(tenant, storage, ref);
+    const version = await this.versions.resolve(tenant, storage, ref);
     const unique = [...new Set(digests)];
     const found = await this.deps.metadata.findChunks(tenant, unique);
+    // A plan never hands out a URL that is known to answer 404.
+    assertPacksPresent(found, version.entry.version.id);
     const have = new Set(found.map((c) => c.digest));
     const unknown = unique.filter((d) => !have.has(d));
     const ttl = this.deps.config.urlTtlSeconds;
@@ -77,5 +80,21 @@ export class PlanService {
       }),
     );
     return { packs, unknown };
+  }
+
+  /**
+   * A reader of version `ref` got 404 for these packs: looks for each in the
+   * object store and marks the absent ones missing (bounded: at most
+   * MAX_PACKS_PER_CHECK stats). The report is only a hint; what is marked is
+   * what the server saw.
+   */
+  async checkMissingPacks(
+    tenant: string,
+    storage: string,
+    ref: string,
+    packs: Digest[],
+  ): Promise<{ missing: Digest[] }> {
+    await this.versions.resolve(tenant, storage, ref);
+    return { missing: await confirmMissingPacks(this.deps, tenant, packs) };
   }
 }

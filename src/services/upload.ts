@@ -69,7 +69,13 @@ export class UploadService {
   ): Promise<StartUploadResponse> {
     const { metadata, blobs, config } = this.deps;
     await metadata.ensureTenant(tenant);
-    if (await metadata.getVersion(tenant, req.version)) {
+    const existing = await metadata.getVersion(tenant, req.version);
+    // A version one of whose packs went missing is pushed like a new one (a
+    // repair): the chunks of the missing pack count as not stored, so the
+    // client uploads them again and the commit re-points the version.
+    const repair =
+      existing !== null && (await metadata.listMissingVersionPacks(tenant, req.version)).length > 0;
+    if (existing && !repair) {
       const outcome = await metadata.recordExistingVersion({
         tenant,
         storage,
@@ -106,12 +112,22 @@ export class UploadService {
       message: req.message,
       expiresAt: new Date(Date.now() + config.sessionTtlSeconds * 1000),
     });
+    // A committed version's manifest key is never presigned again (a backend
+    // that ignores If-None-Match would let the PUT replace it); only a
+    // manifest that is itself gone is uploaded anew.
+    if (repair && (await blobs.stat(manifestKey(tenant, req.version)))) {
+      return {
+        status: 'open',
+        session: session.id,
+        expiresAt: session.expiresAt.toISOString(),
+      };
+    }
     const manifestUpload = await blobs.presignPut(manifestKey(tenant, req.version), {
       size: req.manifestSize,
       sha256: req.version,
       expiresInSeconds: config.urlTtlSeconds,
     });
-    const deltaUpload = await this.presignDelta(tenant, req);
+    const deltaUpload = await this.presignDelta(tenant, session.id, req);
     return {
       status: 'open',
       session: session.id,
@@ -127,11 +143,11 @@ export class UploadService {
    * the client sends the whole manifest (one round trip either way). The
    * commit re-reads the base from the delta itself, so nothing is recorded.
    */
-  private async presignDelta(tenant: string, req: StartUploadInput) {
+  private async presignDelta(tenant: string, sessionId: string, req: StartUploadInput) {
     const delta = req.manifestDelta;
     if (delta === undefined || delta.base === req.version) return undefined;
     if (!(await this.deps.metadata.getVersion(tenant, delta.base))) return undefined;
-    return this.deps.blobs.presignPut(deltaKey(tenant, req.version), {
+    return this.deps.blobs.presignPut(deltaKey(tenant, sessionId), {
       size: delta.size,
       sha256: delta.sha256,
       expiresInSeconds: this.deps.config.urlTtlSeconds,
@@ -148,11 +164,19 @@ export class UploadService {
     const unique = [...new Set(digests)];
     if (unique.length === 0) return { missing: [] };
     const found = await this.deps.metadata.findChunks(tenant, unique);
-    const have = new Set(found.map((c) => c.digest));
+    // A chunk in a missing pack is indexed but its bytes are gone: ask for it again.
+    const have = new Set(found.filter((c) => c.packState !== 'missing').map((c) => c.digest));
     return { missing: unique.filter((d) => !have.has(d)) };
   }
 
-  /** Records the packs in the session (its GC lease) and presigns one PUT per pack. */
+  /**
+   * Records the packs in the session (its GC lease) and presigns one PUT per
+   * pack. A pack that is already live is immutable and was verified when it
+   * was first recorded: it is never presigned, verified or deleted again on
+   * behalf of a session (that is how one bad request could once delete data
+   * other versions use), and the answer lists it as `present`. A declared size
+   * that disagrees with the stored pack is refused and nothing changes.
+   */
   async presignPacks(
     tenant: string,
     sessionId: string,
@@ -167,6 +191,19 @@ export class UploadService {
       }
       byId.set(p.id, p.size);
     }
+    const present: Digest[] = [];
+    for (const stored of await this.deps.metadata.getPacks(tenant, [...byId.keys()])) {
+      if (stored.state !== 'live') continue;
+      if (stored.size !== byId.get(stored.id)) {
+        throw new TroveError(
+          'size_mismatch',
+          `pack ${stored.id} is stored with ${stored.size} bytes, declared ${byId.get(stored.id)}`,
+          { pack: stored.id },
+        );
+      }
+      present.push(stored.id);
+      byId.delete(stored.id);
+    }
     const list = [...byId].map(([id, size]) => ({ id, size }));
     await this.deps.metadata.addSessionPacks(tenant, sessionId, list);
     const uploads = await Promise.all(
@@ -179,6 +216,6 @@ export class UploadService {
         }),
       })),
     );
-    return { uploads };
+    return { uploads, present };
   }
 }

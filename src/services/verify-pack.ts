@@ -3,22 +3,38 @@ import { PackVerifier } from '../core/pack-verify.js';
 import type { Digest, PackedChunk } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import type { MetadataStore } from '../ports/metadata-store.js';
 import { readRange } from './blob-io.js';
 import { packKey } from './keys.js';
 
+/**
+ * Failures that prove the object's bytes can never be a valid pack under its
+ * key (they do not hash to it, or their structure is broken): no honest
+ * upload of that key can be harmed by removing them. A size that differs
+ * from this session's declaration proves nothing about the object (another
+ * session may have uploaded it with its own, correct size), so it is
+ * rejected without touching the object.
+ */
+const GARBAGE = new Set(['digest_mismatch', 'invalid_pack']);
 const REJECTED = new Set(['digest_mismatch', 'size_mismatch', 'invalid_pack']);
 
 /**
  * Verifies an uploaded pack end to end (invariant 3): declared size, footer
- * structure, every chunk digest and the whole-pack SHA-256. A pack that fails
- * is deleted so nothing unverified can ever be indexed; the error says which.
- * Returns the chunks the footer lists (to be indexed by the caller).
+ * structure, every chunk digest and the whole-pack SHA-256. Returns the
+ * chunks the footer lists (to be indexed by the caller); a pack that fails is
+ * never indexed, and the error says which check failed.
+ *
+ * Deletion on failure follows invariant 10: the object is removed only when
+ * its bytes are proven garbage for its key and no live or condemned pack row
+ * of the tenant exists for it (checked right before the delete), so a failed
+ * verification can never remove an object a committed row references.
  */
 export async function verifyUploadedPack(
-  blobs: BlobStore,
+  deps: { blobs: BlobStore; metadata: MetadataStore },
   tenant: string,
   pack: { id: Digest; size: number },
 ): Promise<PackedChunk[]> {
+  const { blobs } = deps;
   const key = packKey(tenant, pack.id);
   const stat = await blobs.stat(key);
   if (!stat) {
@@ -54,7 +70,15 @@ export async function verifyUploadedPack(
     return chunks;
   } catch (err) {
     if (err instanceof TroveError && REJECTED.has(err.code)) {
-      await blobs.delete([key]);
+      const row = GARBAGE.has(err.code)
+        ? (await deps.metadata.getPacks(tenant, [pack.id]))[0]
+        : null;
+      // No row, or a row whose object the server already found gone: nothing
+      // committed can be at this key, only what this failed upload left.
+      if (GARBAGE.has(err.code) && (row === undefined || row?.state === 'missing')) {
+        // Garbage under a content address blocks every honest (conditional) upload of it.
+        await blobs.delete([key]);
+      }
       throw new TroveError(err.code, `pack ${pack.id} rejected: ${err.message}`, {
         ...err.details,
         pack: pack.id,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { startS3rver, troveS3Env } from '../../src/adapters/blob/s3/testing/s3rver.js';
 import { acquireTestDatabase } from '../../src/adapters/metadata/testing/postgres-server.js';
 
@@ -13,6 +14,12 @@ export interface E2eBackend {
   kind: E2eBackendKind;
   /** Environment for `trove serve` / `trove worker` (empty for the embedded default). */
   env: Record<string, string>;
+  /**
+   * The directory holding the object whose key is `t/...` on disk, for tests
+   * that damage the store behind trove's back: the data directory's blobs
+   * for the embedded default, s3rver's bucket directory otherwise.
+   */
+  objectRoot(dataDir: string): string;
   /** Drops the database and stops the S3-compatible server. */
   close(): Promise<void>;
 }
@@ -23,7 +30,8 @@ export interface E2eBackend {
  * throwaway one) and a real s3rver process with its own bucket.
  */
 export async function openE2eBackend(kind: E2eBackendKind): Promise<E2eBackend> {
-  if (kind === 'embedded') return { kind, env: {}, close: async () => {} };
+  if (kind === 'embedded')
+    return { kind, env: {}, objectRoot: (data) => join(data, 'blobs'), close: async () => {} };
   const db = await acquireTestDatabase();
   try {
     const s3 = await startS3rver();
@@ -33,6 +41,7 @@ export async function openE2eBackend(kind: E2eBackendKind): Promise<E2eBackend> 
         TROVE_DATABASE_URL: db.url,
         ...troveS3Env(s3),
       },
+      objectRoot: () => join(s3.dir, s3.bucket),
       close: async () => {
         await s3.stop();
         await db.drop();

@@ -24,9 +24,12 @@ export async function checkChunksSql(
     stored: string | null;
   }>(
     `WITH j AS (
+       -- A chunk whose pack went missing is indexed but not stored: it counts as missing.
        SELECT d.digest, d.size, c.pack_id, c.raw_size
          FROM unnest($2::text[], $3::bigint[]) AS d(digest, size)
-         LEFT JOIN chunks c ON c.tenant_id = $1 AND c.digest = d.digest
+         LEFT JOIN (chunks c JOIN packs p
+                      ON p.tenant_id = c.tenant_id AND p.id = c.pack_id AND p.state <> 'missing')
+           ON c.tenant_id = $1 AND c.digest = d.digest
      )
      SELECT 'pack' AS kind, pack_id AS key, NULL::bigint AS declared, NULL::bigint AS stored
        FROM j WHERE pack_id IS NOT NULL GROUP BY pack_id

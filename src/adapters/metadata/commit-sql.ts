@@ -75,6 +75,17 @@ export async function finalizeCommitTx(
      ON CONFLICT (tenant_id, id) DO NOTHING RETURNING id`,
     [tenant, v.id, v.manifestSize, v.size, v.files, v.entries, v.chunkRefs],
   );
+  if (inserted.rows.length === 0) {
+    // A push of a version that exists is a repair (one of its packs went
+    // missing): this commit checked every chunk of the manifest, so the packs
+    // it found are exactly what the version needs now.
+    await tx.query(
+      `DELETE FROM version_packs WHERE tenant_id = $1 AND version_id = $3
+          AND pack_id NOT IN (SELECT pack_id FROM session_ref_packs
+                               WHERE tenant_id = $1 AND session_id = $2)`,
+      [tenant, sessionId, v.id],
+    );
+  }
   await tx.query(
     `INSERT INTO version_packs (tenant_id, version_id, pack_id)
      SELECT tenant_id, $3, pack_id FROM session_ref_packs WHERE tenant_id = $1 AND session_id = $2

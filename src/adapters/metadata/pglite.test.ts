@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openPgliteStore } from './pglite.js';
-import { pushVersion, runMetadataStoreConformance } from './testing/conformance.js';
+import { runMetadataStoreConformance } from './testing/conformance.js';
+import { pushVersion } from './testing/fixtures.js';
 
 runMetadataStoreConformance('PGlite in memory', async () => {
   const { store } = await openPgliteStore();

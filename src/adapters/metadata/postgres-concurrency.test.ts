@@ -4,7 +4,7 @@ import { TroveError } from '../../errors.js';
 import type { SessionRecord } from '../../ports/metadata-store.js';
 import { openPostgresStore, type PostgresStore, postgresSqlClient } from './postgres.js';
 import { SqlMetadataStore } from './sql-store.js';
-import { digest } from './testing/conformance.js';
+import { digest } from './testing/fixtures.js';
 import { acquireTestDatabase, type TestDatabase } from './testing/postgres-server.js';
 
 // Races PGlite's single connection serializes away: here every call below

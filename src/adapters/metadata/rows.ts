@@ -5,6 +5,7 @@ import type {
   CommitProgress,
   HistoryRecord,
   IndexedChunk,
+  PackState,
   SessionPackRecord,
   SessionRecord,
   StorageRecord,
@@ -113,12 +114,14 @@ export interface ChunkRow {
   stored_size: Num;
   raw_size: Num;
   codec: ChunkCodec;
+  pack_state: PackState;
 }
 
 export function toChunk(r: ChunkRow): IndexedChunk {
   return {
     digest: r.digest,
     packId: r.pack_id,
+    packState: r.pack_state,
     offset: num(r.offset),
     storedSize: num(r.stored_size),
     rawSize: num(r.raw_size),

@@ -22,14 +22,24 @@ export async function recordVerifiedPackTx(
   const list = [...unique.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
 
   await lockOpenSession(tx, tenant, sessionId);
-  // Re-uploading a condemned pack revives it; GC re-checks state before deleting.
+  // Re-uploading a condemned or missing pack revives it (its bytes were just
+  // verified); GC re-checks state before deleting.
   await tx.query(
     `INSERT INTO packs (tenant_id, id, size, chunk_count) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (tenant_id, id) DO UPDATE SET state = 'live'`,
+     ON CONFLICT (tenant_id, id) DO UPDATE SET state = 'live', missing_at = NULL`,
     [tenant, pack.id, pack.size, chunks.length],
   );
   if (list.length > 0) {
-    // First location wins, unless it sits in a condemned pack: then the new copy takes over.
+    // The chunks that will move: their current pack is condemned or missing.
+    const moved = await tx.query<{ pack_id: string }>(
+      `SELECT DISTINCT c.pack_id FROM chunks c
+         JOIN packs p ON p.tenant_id = c.tenant_id AND p.id = c.pack_id
+        WHERE c.tenant_id = $1 AND c.digest = ANY($2::text[]) AND c.pack_id <> $3
+          AND p.state IN ('condemned', 'missing')`,
+      [tenant, list.map((c) => c.digest), pack.id],
+    );
+    // First location wins, unless it sits in a condemned or missing pack: then
+    // the new copy takes over.
     await tx.query(
       `INSERT INTO chunks AS c (tenant_id, digest, pack_id, "offset", stored_size, raw_size, codec)
        SELECT $1, x.digest, $2, x.off, x.stored, x.raw, x.codec
@@ -40,7 +50,7 @@ export async function recordVerifiedPackTx(
              stored_size = EXCLUDED.stored_size, raw_size = EXCLUDED.raw_size,
              codec = EXCLUDED.codec
        WHERE EXISTS (SELECT 1 FROM packs p WHERE p.tenant_id = c.tenant_id
-                       AND p.id = c.pack_id AND p.state = 'condemned')`,
+                       AND p.id = c.pack_id AND p.state IN ('condemned', 'missing'))`,
       [
         tenant,
         pack.id,
@@ -51,6 +61,19 @@ export async function recordVerifiedPackTx(
         list.map((c) => c.codec),
       ],
     );
+    // Versions that found these chunks in the old pack now find them here:
+    // they reference this pack too, so GC keeps it for them (over-approximate,
+    // never under).
+    const from = moved.rows.map((r) => r.pack_id);
+    if (from.length > 0) {
+      await tx.query(
+        `INSERT INTO version_packs (tenant_id, version_id, pack_id)
+         SELECT DISTINCT tenant_id, version_id, $2 FROM version_packs
+          WHERE tenant_id = $1 AND pack_id = ANY($3::text[])
+         ON CONFLICT DO NOTHING`,
+        [tenant, pack.id, from],
+      );
+    }
   }
   await tx.query(
     `INSERT INTO session_packs (tenant_id, session_id, pack_id, size, state)

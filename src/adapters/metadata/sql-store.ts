@@ -13,6 +13,7 @@ import type {
   IndexedChunk,
   MetadataStore,
   NewSession,
+  PackRecord,
   RecordExistingInput,
   SessionPackRecord,
   SessionRecord,
@@ -28,6 +29,12 @@ import {
 import { checkChunksSql } from './chunk-check-sql.js';
 import { finalizeCommitTx, recordExistingVersionTx, sessionNotFound } from './commit-sql.js';
 import { runMigrations } from './migrations.js';
+import {
+  adoptLivePackTx,
+  getPacksSql,
+  listMissingVersionPacksSql,
+  markPacksMissingSql,
+} from './pack-sql.js';
 import type {
   ArchiveRow,
   ChunkRow,
@@ -155,8 +162,10 @@ export class SqlMetadataStore implements MetadataStore {
   async findChunks(tenant: string, digests: Digest[]): Promise<IndexedChunk[]> {
     if (digests.length === 0) return [];
     const r = await this.sql.query<ChunkRow>(
-      `SELECT digest, pack_id, "offset", stored_size, raw_size, codec FROM chunks
-        WHERE tenant_id = $1 AND digest = ANY($2::text[])`,
+      `SELECT c.digest, c.pack_id, c."offset", c.stored_size, c.raw_size, c.codec,
+              p.state AS pack_state
+         FROM chunks c JOIN packs p ON p.tenant_id = c.tenant_id AND p.id = c.pack_id
+        WHERE c.tenant_id = $1 AND c.digest = ANY($2::text[])`,
       [tenant, digests],
     );
     return r.rows.map(toChunk);
@@ -172,6 +181,23 @@ export class SqlMetadataStore implements MetadataStore {
       [tenant, versionId],
     );
     return r.rows.map((row) => row.pack_id);
+  }
+
+  async getPacks(tenant: string, ids: readonly Digest[]): Promise<PackRecord[]> {
+    return getPacksSql(this.sql, tenant, ids);
+  }
+
+  async markPacksMissing(tenant: string, ids: readonly Digest[]): Promise<Digest[]> {
+    return markPacksMissingSql(this.sql, tenant, ids);
+  }
+
+  async listMissingVersionPacks(tenant: string, versionId: Digest): Promise<Digest[]> {
+    return listMissingVersionPacksSql(this.sql, tenant, versionId);
+  }
+
+  async adoptLivePack(tenant: string, sessionId: string, packId: Digest): Promise<boolean> {
+    if (!UUID_RE.test(sessionId)) throw sessionNotFound(sessionId);
+    return this.sql.transaction((tx) => adoptLivePackTx(tx, tenant, sessionId, packId));
   }
 
   async createSession(s: NewSession): Promise<SessionRecord> {

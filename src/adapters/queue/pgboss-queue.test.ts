@@ -3,7 +3,7 @@ import type { JobData } from '../../ports/job-queue.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { openPgliteStore } from '../metadata/pglite.js';
 import { openPostgresStore } from '../metadata/postgres.js';
-import { pushVersion } from '../metadata/testing/conformance.js';
+import { pushVersion } from '../metadata/testing/fixtures.js';
 import { acquireTestDatabase } from '../metadata/testing/postgres-server.js';
 import { PgBossQueue, type PgBossQueueOptions } from './pgboss-queue.js';
 import { pgliteExecutor } from './pglite-executor.js';

@@ -28,7 +28,11 @@ export interface FetchChunksOptions {
 }
 
 type PlannedRange = PlanResponse['packs'][number]['ranges'][number];
-type RangeTask = { request: PlanResponse['packs'][number]['request']; range: PlannedRange };
+type RangeTask = {
+  pack: Digest;
+  request: PlanResponse['packs'][number]['request'];
+  range: PlannedRange;
+};
 
 /** Attempts per range when the body breaks off mid-stream (the client already retries statuses). */
 const RANGE_ATTEMPTS = 3;
@@ -63,7 +67,7 @@ export async function fetchChunks(options: FetchChunksOptions): Promise<{ chunks
         { missing: plan.unknown.slice(0, 100) },
       );
     const tasks: RangeTask[] = plan.packs.flatMap((p) =>
-      p.ranges.map((range) => ({ request: p.request, range })),
+      p.ranges.map((range) => ({ pack: p.pack, request: p.request, range })),
     );
     // On the first failure the other requests in flight are aborted, not left to write late.
     const stop = new AbortController();
@@ -94,11 +98,35 @@ async function fetchRange(
       await streamRange(task, delivered, options);
       return;
     } catch (err) {
+      if (err instanceof TroveError && err.code === 'blob_not_found')
+        throw await reportMissing(task.pack, err, options);
       // Verification failures and server answers are final; a broken stream is worth another try.
       if (err instanceof TroveError || attempt >= RANGE_ATTEMPTS || options.signal?.aborted)
         throw err;
     }
   }
+}
+
+/**
+ * A pack the plan named answered 404: the server is told, looks for itself,
+ * and stops vouching for its chunks if it is really gone (so the next push of
+ * that content uploads it again). The error names the pack either way.
+ */
+async function reportMissing(
+  pack: Digest,
+  err: TroveError,
+  options: FetchChunksOptions,
+): Promise<TroveError> {
+  const gone = await options.client
+    .missingPacks(options.storage, options.version, [pack])
+    .catch(() => [] as string[]);
+  if (!gone.includes(pack)) return err;
+  return new TroveError(
+    'pack_missing',
+    `pack ${pack}, which version ${options.version} needs, is missing from the object store; ` +
+      'pushing the same tree again re-uploads its chunks and repairs the version',
+    { packs: [pack], version: options.version },
+  );
 }
 
 async function streamRange(

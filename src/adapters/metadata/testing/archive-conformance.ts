@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { ArchiveRecord, MetadataStore } from '../../../ports/metadata-store.js';
-import { digest, pushVersion } from './conformance.js';
+import { digest, pushVersion } from './fixtures.js';
 
 /** Pushes `n` versions to one storage, each archive made ready; returns the ids, oldest first. */
 async function readyHistory(

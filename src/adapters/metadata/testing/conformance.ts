@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PackedChunk } from '../../../core/types.js';
 import { TroveError } from '../../../errors.js';
-import type { MetadataStore, NewSession } from '../../../ports/metadata-store.js';
+import type { MetadataStore } from '../../../ports/metadata-store.js';
 import {
   archiveEvictionRaceConformance,
   archiveRetentionConformance,
 } from './archive-conformance.js';
+import { chunksOf, codeOf, digest, newSession, pushVersion } from './fixtures.js';
+import { packStateConformance } from './pack-state-conformance.js';
 
 /** A store under test and how to dispose of it. */
 export interface OpenedStore {
@@ -14,75 +14,6 @@ export interface OpenedStore {
   store: MetadataStore;
   /** Closes the store and removes anything it created. */
   close(): Promise<void>;
-}
-
-let counter = 0;
-/** A fresh, unique 64-hex digest. */
-export function digest(label = ''): string {
-  counter += 1;
-  return createHash('sha256').update(`${label}:${counter}:${Math.random()}`).digest('hex');
-}
-
-const hour = () => new Date(Date.now() + 3_600_000);
-
-function newSession(tenant: string, over: Partial<NewSession> = {}): NewSession {
-  return {
-    tenant,
-    storage: 'ws',
-    versionId: digest('v'),
-    manifestSize: 100,
-    expectedHead: null,
-    onConflict: 'fail',
-    message: 'push',
-    expiresAt: hour(),
-    ...over,
-  };
-}
-
-function chunksOf(n: number): PackedChunk[] {
-  return Array.from({ length: n }, (_, i) => ({
-    digest: digest('c'),
-    offset: i * 10,
-    storedSize: 10,
-    rawSize: 20,
-    codec: 'zstd' as const,
-  }));
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return err instanceof TroveError ? err.code : `non-trove: ${String(err)}`;
-  }
-}
-
-/**
- * Pushes a version through a full session: declares and verifies one pack,
- * saves progress referencing it, and commits. Returns the outcome.
- */
-export async function pushVersion(
-  store: MetadataStore,
-  tenant: string,
-  over: Partial<NewSession> = {},
-  chunks: PackedChunk[] = chunksOf(3),
-) {
-  const s = await store.createSession(newSession(tenant, over));
-  const pack = { id: digest('p'), size: 1000 };
-  await store.addSessionPacks(tenant, s.id, [pack]);
-  await store.recordVerifiedPack(tenant, s.id, pack, chunks);
-  await store.saveCommitProgress(tenant, s.id, { entriesChecked: 3, manifestValid: true }, [
-    pack.id,
-  ]);
-  const outcome = await store.finalizeCommit({
-    tenant,
-    sessionId: s.id,
-    version: { id: s.versionId, manifestSize: 100, size: 60, files: 3, entries: 4, chunkRefs: 3 },
-    archiveFormats: ['tar.zst'],
-    bytesUploaded: 1000,
-  });
-  return { session: s, pack, outcome };
 }
 
 /**
@@ -363,7 +294,7 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
       const found = await store.findChunks(a, [chunks[0]!.digest, chunks[1]!.digest, digest()]);
       expect(found).toHaveLength(2);
       const first = found.find((c) => c.digest === chunks[0]!.digest);
-      expect(first).toEqual({ ...chunks[0]!, packId });
+      expect(first).toEqual({ ...chunks[0]!, packId, packState: 'live' });
       expect(await store.findChunks(a, [])).toEqual([]);
       const packs = await store.listSessionPacks(a, s.id, { limit: 10 });
       expect(packs).toEqual([{ id: dup.id, size: 5, state: 'verified' }]);
@@ -518,6 +449,7 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
 
     archiveRetentionConformance(() => store, tenant);
     archiveEvictionRaceConformance(() => store, tenant);
+    packStateConformance(() => store, tenant);
 
     it('commit progress only moves forward', async () => {
       const a = tenant();
