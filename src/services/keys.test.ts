@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidBlobKey } from '../adapters/blob/checked.js';
-import { archiveKey, deltaKey, manifestKey, packKey } from './keys.js';
+import { archiveKey, deltaCacheKey, deltaKey, manifestKey, packKey } from './keys.js';
 
 const id = 'ab'.repeat(32);
 
@@ -9,6 +9,9 @@ describe('object keys', () => {
     expect(packKey('default', id)).toBe(`t/default/packs/ab/${id}`);
     expect(manifestKey('default', id)).toBe(`t/default/manifests/${id}`);
     expect(deltaKey('default', id)).toBe(`t/default/deltas/${id}`);
+    expect(deltaCacheKey('default', id, 'cd'.repeat(32))).toBe(
+      `t/default/delta-cache/${id}-${'cd'.repeat(32)}`,
+    );
     expect(archiveKey('default', id, 'tar.gz')).toBe(`t/default/archives/${id}.tar.gz`);
     expect(archiveKey('acme', id, 'tar.zst')).toBe(`t/acme/archives/${id}.tar.zst`);
   });
@@ -18,6 +21,7 @@ describe('object keys', () => {
       packKey('a', id),
       manifestKey('a', id),
       deltaKey('a', id),
+      deltaCacheKey('a', id, id),
       archiveKey('a', id, 'tar.zst'),
     ]) {
       expect(isValidBlobKey(key)).toBe(true);
