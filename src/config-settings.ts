@@ -60,7 +60,7 @@ export const SERVICE_DEFAULTS = {
   commitBudgetBytes: 256 * 1024 * 1024,
   commitBudgetEntries: 500_000,
   commitBudgetChunkRefs: 250_000,
-  deltaMaxManifestBytes: 16 * 1024 * 1024,
+  deltaMaxManifestBytes: 32 * 1024 * 1024,
   maxExpensiveRequests: 8,
 } as const;
 

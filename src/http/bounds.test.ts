@@ -215,7 +215,7 @@ describe('concurrency cap on expensive routes', () => {
       const refused = await plan();
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toBe('1');
-      expect((await refused.json()).error.code).toBe('busy');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('busy');
       const commit = await call(app, 'POST', `/v1/uploads/${crypto.randomUUID()}/commit`);
       expect(commit.status).toBe(429);
       // Cheap routes are not capped.
@@ -228,5 +228,19 @@ describe('concurrency cap on expensive routes', () => {
       release();
       spy.mockRestore();
     }
+  });
+
+  it('is in the OpenAPI document of every capped route', async () => {
+    const doc = JSON.parse(await (await h.app.request('/openapi.json')).text());
+    for (const [path, method] of [
+      ['/v1/uploads/{session}/commit', 'post'],
+      ['/v1/uploads/{session}/missing', 'post'],
+      ['/v1/storages/{storage}/versions/{ref}/plan', 'post'],
+      ['/v1/storages/{storage}/versions/{ref}/manifest-delta', 'get'],
+    ] as const) {
+      const busy = doc.paths[path][method].responses['429'];
+      expect(busy.headers['Retry-After']).toBeDefined();
+    }
+    expect(doc.paths['/v1/storages/{storage}'].get.responses['429']).toBeUndefined();
   });
 });
