@@ -59,6 +59,9 @@ export const SERVICE_DEFAULTS = {
   urlTtlSeconds: 3600,
   commitBudgetBytes: 256 * 1024 * 1024,
   commitBudgetEntries: 500_000,
+  commitBudgetChunkRefs: 250_000,
+  deltaMaxManifestBytes: 32 * 1024 * 1024,
+  maxExpensiveRequests: 8,
 } as const;
 
 export const SETTINGS = {
@@ -100,6 +103,21 @@ export const SETTINGS = {
     env: 'TROVE_COMMIT_BUDGET_ENTRIES',
     schema: intSchema(1, 100_000_000),
     fallback: SERVICE_DEFAULTS.commitBudgetEntries,
+  },
+  commitBudgetChunkRefs: {
+    env: 'TROVE_COMMIT_BUDGET_CHUNK_REFS',
+    schema: intSchema(1, 100_000_000),
+    fallback: SERVICE_DEFAULTS.commitBudgetChunkRefs,
+  },
+  deltaMaxManifestBytes: {
+    env: 'TROVE_DELTA_MAX_MANIFEST_BYTES',
+    schema: intSchema(0, 512 * 1024 * 1024),
+    fallback: SERVICE_DEFAULTS.deltaMaxManifestBytes,
+  },
+  maxExpensiveRequests: {
+    env: 'TROVE_MAX_EXPENSIVE_REQUESTS',
+    schema: intSchema(1, 10_000),
+    fallback: SERVICE_DEFAULTS.maxExpensiveRequests,
   },
   tenant: {
     env: 'TROVE_TENANT',

@@ -57,6 +57,12 @@ export interface ServerConfig {
   commitBudgetBytes: number;
   /** Manifest entries one commit call checks against the index before answering 202. */
   commitBudgetEntries: number;
+  /** Chunk references one commit call checks against the index before answering 202. */
+  commitBudgetChunkRefs: number;
+  /** Largest stored manifest (base or target) a manifest-delta request diffs; larger ones are refused. */
+  deltaMaxManifestBytes: number;
+  /** Expensive requests (commit, missing, plan, manifest delta) one process serves at once; more get 429. */
+  maxExpensiveRequests: number;
   /** The tenant every request acts for until authentication exists. */
   tenant: string;
   /** PostgreSQL connection URL; undefined runs the embedded PGlite in the data directory. */
@@ -81,6 +87,9 @@ export type ServiceConfig = Pick<
   | 'urlTtlSeconds'
   | 'commitBudgetBytes'
   | 'commitBudgetEntries'
+  | 'commitBudgetChunkRefs'
+  | 'deltaMaxManifestBytes'
+  | 'maxExpensiveRequests'
 >;
 
 /** Defaults shared by loadServerConfig and tests. */
@@ -163,6 +172,9 @@ export function loadServerConfig(flags: Flags, env: Env = process.env): ServerCo
     urlTtlSeconds: r.urlTtlSeconds,
     commitBudgetBytes: r.commitBudgetBytes,
     commitBudgetEntries: r.commitBudgetEntries,
+    commitBudgetChunkRefs: r.commitBudgetChunkRefs,
+    deltaMaxManifestBytes: r.deltaMaxManifestBytes,
+    maxExpensiveRequests: r.maxExpensiveRequests,
     tenant: r.tenant,
     databaseUrl: r.databaseUrl,
     databasePoolSize: r.databasePoolSize,

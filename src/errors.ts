@@ -56,6 +56,10 @@ export const ERROR_CODES = {
   invalid_config: { status: 500, exit: 2 },
   /** The server could not be reached or answered with a transport error. */
   unreachable: { status: 503, exit: 6 },
+  /** This process is serving as many expensive requests as it may; retry after `Retry-After` seconds. */
+  busy: { status: 429, exit: 6 },
+  /** A manifest delta the server refuses to compute (manifests or delta too large); fetch the whole manifest. */
+  delta_too_large: { status: 422, exit: 5 },
   /** A dependency (database, object store) is unavailable. */
   unavailable: { status: 503, exit: 6 },
   /** A bug or an unexpected failure. */

@@ -143,10 +143,14 @@ export class TroveClient {
     const path = `/v1/storages/${enc(storage)}/versions/${enc(version)}/manifest-delta${query({ base })}`;
     const headers: Record<string, string> = { accept: 'application/octet-stream' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    return this.withRetries(() => {
-      this.notify('api', 'GET');
-      return fetch(`${this.baseUrl}${path}`, { headers, ...(signal ? { signal } : {}) });
-    });
+    return this.withRetries(
+      () => {
+        this.notify('api', 'GET');
+        return fetch(`${this.baseUrl}${path}`, { headers, ...(signal ? { signal } : {}) });
+      },
+      RETRYABLE,
+      signal,
+    );
   }
 
   /**
@@ -205,6 +209,7 @@ export class TroveClient {
         return res;
       },
       request.method === 'PUT' ? PUT_RETRYABLE : RETRYABLE,
+      init.signal,
     );
   }
 
@@ -243,14 +248,24 @@ export class TroveClient {
     for (const listener of this.requestListeners) listener(kind, method);
   }
 
-  /** Retries transport errors and retryable statuses with backoff; maps errors. */
+  /**
+   * Retries transport errors and retryable statuses with backoff; maps
+   * errors. A 429 or 503 with Retry-After (a busy server) waits that long
+   * instead (at most MAX_RETRY_AFTER_MS); `signal` aborts any wait.
+   */
   private async withRetries(
     attempt: () => Promise<Response>,
     retryable: ReadonlySet<number> = RETRYABLE,
+    signal?: AbortSignal,
   ): Promise<Response> {
     let lastError: unknown;
+    let wait: number | null = null;
     for (let i = 0; i < this.retries; i++) {
-      if (i > 0) await sleep(Math.min(2000, 100 * 2 ** (i - 1)) * (0.5 + Math.random()));
+      if (i > 0) {
+        const backoff = Math.min(2000, 100 * 2 ** (i - 1)) * (0.5 + Math.random());
+        await sleep(wait ?? backoff, signal);
+      }
+      wait = null;
       let res: Response;
       try {
         res = await attempt();
@@ -265,6 +280,8 @@ export class TroveClient {
         continue;
       }
       if (res.ok) return res;
+      if (res.status === 429 || res.status === 503)
+        wait = retryAfterMs(res.headers.get('retry-after'));
       const error = await errorFrom(res);
       if (!retryable.has(res.status)) throw error;
       lastError = error;
@@ -305,6 +322,30 @@ function query(params: Record<string, string | number | undefined>): string {
   return `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Longest Retry-After honoured; a larger value waits this long (the attempt count still bounds the total). */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** Retry-After (delta-seconds or an HTTP date) in ms, jittered up by 0-20%; null when absent or invalid. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  // Jitter spreads the clients a busy server refused at the same moment.
+  return Math.min(MAX_RETRY_AFTER_MS, ms * (1 + Math.random() * 0.2));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

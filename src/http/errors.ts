@@ -25,7 +25,11 @@ export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
       err,
     });
   }
-  if (known) return c.json(err.toJSON(), status as ContentfulStatusCode);
+  if (known) {
+    const retryAfter = err.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') c.header('retry-after', String(retryAfter));
+    return c.json(err.toJSON(), status as ContentfulStatusCode);
+  }
   const requestId = c.get('requestId') as string | undefined;
   const details = requestId !== undefined ? { requestId } : undefined;
   return c.json(new TroveError('internal', 'internal server error', details).toJSON(), 500);

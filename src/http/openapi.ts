@@ -33,8 +33,26 @@ interface RouteSpec {
   params?: Record<string, z.ZodType>;
   query?: z.ZodObject;
   body?: z.ZodType;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<number, ResponseSpec>;
 }
+
+/** One documented answer of a route. */
+interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Response headers by name, described. */
+  headers?: Record<string, string>;
+}
+
+/** The answer of a capped route when the process is busy (src/http/concurrency.ts). */
+const BUSY: Record<number, ResponseSpec> = {
+  429: {
+    description:
+      'busy: this process serves TROVE_MAX_EXPENSIVE_REQUESTS expensive requests already; retry after Retry-After seconds',
+    schema: errorBodySchema,
+    headers: { 'Retry-After': 'seconds to wait before retrying' },
+  },
+};
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
@@ -116,7 +134,7 @@ const ROUTES: RouteSpec[] = [
     summary: 'Reconstruction plan: coalesced pack ranges of the given chunks',
     params: { storage: storageNameSchema, ref: versionRefSchema },
     body: planRequest,
-    responses: { 200: { description: 'the plan', schema: planResponse } },
+    responses: { 200: { description: 'the plan', schema: planResponse }, ...BUSY },
   },
   {
     method: 'post',
@@ -136,8 +154,14 @@ const ROUTES: RouteSpec[] = [
     responses: {
       200: {
         description:
-          'application/octet-stream: the manifest delta (docs/formats.md) as zstd frames; X-Trove-Version names the version',
+          'application/octet-stream: the manifest delta (docs/formats.md) as zstd frames; X-Trove-Version names the version. Computed once per pair, then answered from a stored copy',
       },
+      422: {
+        description:
+          'delta_too_large: a manifest is over TROVE_DELTA_MAX_MANIFEST_BYTES or the delta would not pay; fetch the whole manifest',
+        schema: errorBodySchema,
+      },
+      ...BUSY,
     },
   },
   {
@@ -157,7 +181,7 @@ const ROUTES: RouteSpec[] = [
     summary: 'Which of these chunks the tenant lacks',
     params: { session: sessionIdSchema },
     body: missingChunksRequest,
-    responses: { 200: { description: 'missing digests', schema: missingChunksResponse } },
+    responses: { 200: { description: 'missing digests', schema: missingChunksResponse }, ...BUSY },
   },
   {
     method: 'post',
@@ -174,7 +198,17 @@ const ROUTES: RouteSpec[] = [
     params: { session: sessionIdSchema },
     responses: {
       200: { description: 'committed', schema: commitResponse },
-      202: { description: 'verification continues; call again', schema: commitResponse },
+      202: {
+        description:
+          'verification continues (byte, entry and chunk-ref budgets per call); call again',
+        schema: commitResponse,
+      },
+      422: {
+        description:
+          'rejected data, e.g. missing_chunks (answered again from the session until its packs change)',
+        schema: errorBodySchema,
+      },
+      ...BUSY,
     },
   },
 ];
@@ -196,6 +230,16 @@ function operation(route: RouteSpec): Json {
   for (const [status, r] of Object.entries(route.responses)) {
     responses[status] = {
       description: r.description,
+      ...(r.headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(r.headers).map(([name, description]) => [
+                name,
+                { description, schema: { type: 'integer' } },
+              ]),
+            ),
+          }
+        : {}),
       ...(r.schema
         ? { content: { 'application/json': { schema: schemaOf(r.schema, 'output') } } }
         : {}),

@@ -20,6 +20,7 @@ import { readManifestDelta } from '../services/manifest-delta-read.js';
 import { PlanService } from '../services/plan.js';
 import { UploadService } from '../services/upload.js';
 import { VersionService } from '../services/versions.js';
+import { concurrencyCap } from './concurrency.js';
 import type { AppEnv } from './env.js';
 import { jsonBody, param } from './validate.js';
 
@@ -56,6 +57,8 @@ export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
   const plans = new PlanService(deps);
   const app = new Hono<AppEnv>();
   const storageOf = (v: string | undefined) => param('storage name', storageNameSchema, v);
+  // One counter for every route whose work is CPU or index heavy (bounded, but not small).
+  const capped = concurrencyCap(deps.config.maxExpensiveRequests);
 
   app.get('/storages', async (c) => {
     const q = param('query', pageQuery, c.req.query());
@@ -78,27 +81,27 @@ export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
     return c.json(await versions.getVersion(c.var.tenant, storage, ref));
   });
 
-  app.post('/storages/:storage/versions/:ref/plan', limitBody, async (c) => {
+  app.post('/storages/:storage/versions/:ref/plan', capped, limitBody, async (c) => {
     const storage = storageOf(c.req.param('storage'));
     const ref = param('version reference', versionRefSchema, c.req.param('ref'));
     const body = await jsonBody(c, planRequest);
     return c.json(await plans.plan(c.var.tenant, storage, ref, body.digests));
   });
 
-  app.post('/storages/:storage/versions/:ref/missing-packs', limitBody, async (c) => {
+  app.post('/storages/:storage/versions/:ref/missing-packs', capped, limitBody, async (c) => {
     const storage = storageOf(c.req.param('storage'));
     const ref = param('version reference', versionRefSchema, c.req.param('ref'));
     const body = await jsonBody(c, missingPacksRequest);
     return c.json(await plans.checkMissingPacks(c.var.tenant, storage, ref, body.packs));
   });
 
-  app.get('/storages/:storage/versions/:ref/manifest-delta', async (c) => {
+  app.get('/storages/:storage/versions/:ref/manifest-delta', capped, async (c) => {
     const storage = storageOf(c.req.param('storage'));
     const ref = param('version reference', versionRefSchema, c.req.param('ref'));
     const { base } = param('query', manifestDeltaQuery, c.req.query());
     const delta = await readManifestDelta(deps, c.var.tenant, storage, ref, base);
     // Bytes, not JSON: a delta is bounded (manifest-delta-read.ts) and a presigned
-    // detour would cost a round trip plus a stored object per version pair.
+    // detour would cost a round trip; repeats are read back from the delta cache.
     return c.body(new Uint8Array(delta.bytes), 200, {
       'content-type': 'application/octet-stream',
       'content-length': String(delta.bytes.length),
@@ -115,7 +118,7 @@ export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
     return c.json(result, result.status === 'open' ? 201 : 200);
   });
 
-  app.post('/uploads/:session/missing', limitBody, async (c) => {
+  app.post('/uploads/:session/missing', capped, limitBody, async (c) => {
     const session = param('session id', sessionIdSchema, c.req.param('session'));
     const body = await jsonBody(c, missingChunksRequest);
     return c.json(await uploads.missingChunks(c.var.tenant, session, body.digests));
@@ -127,7 +130,7 @@ export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
     return c.json(await uploads.presignPacks(c.var.tenant, session, body.packs));
   });
 
-  app.post('/uploads/:session/commit', limitBody, async (c) => {
+  app.post('/uploads/:session/commit', capped, limitBody, async (c) => {
     const session = param('session id', sessionIdSchema, c.req.param('session'));
     const result = await commits.commit(c.var.tenant, session);
     return c.json(result.body, result.status);

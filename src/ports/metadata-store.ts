@@ -119,6 +119,19 @@ export interface MetadataStore {
     referencedPacks: Digest[],
   ): Promise<void>;
 
+  /** Stores (or, with null, clears) the failure a repeated commit call answers again. */
+  saveCommitFailure(
+    tenant: string,
+    sessionId: string,
+    failure: CommitFailure | null,
+  ): Promise<void>;
+  /** Number of packs of a session in a state. */
+  countSessionPacks(
+    tenant: string,
+    sessionId: string,
+    state: 'pending' | 'verified',
+  ): Promise<number>;
+
   /**
    * One transaction, the commit point: re-checks the session is open and
    * unexpired (else `session_not_found`), that every referenced pack is still
@@ -290,8 +303,24 @@ export interface NewSession {
 export interface CommitProgress {
   /** Manifest entries already checked against the index. */
   entriesChecked: number;
+  /** Chunk refs of entry `entriesChecked` already checked (absent: 0); a window may end inside a file. */
+  refsChecked?: number;
   /** Whether the manifest itself was fetched, parsed and validated. */
   manifestValid: boolean;
+}
+
+/** A commit failure stored on its session, with the state it was computed in. */
+export interface CommitFailure {
+  /** The error code (missing_chunks). */
+  code: 'missing_chunks';
+  /** The error message. */
+  message: string;
+  /** The error details (missing digests, count). */
+  details: Record<string, unknown>;
+  /** Verified packs of the session when it was computed: a change invalidates it. */
+  packsVerified: number;
+  /** The commit progress it was computed at. */
+  progress: CommitProgress;
 }
 
 /** An upload session (lease). */
@@ -304,6 +333,8 @@ export interface SessionRecord extends NewSession {
   progress: CommitProgress;
   /** The stored outcome once committed. */
   outcome: CommitOutcome | null;
+  /** The last commit failure worth answering again without recomputing, or null. */
+  commitFailure: CommitFailure | null;
   /** Creation time. */
   createdAt: Date;
 }

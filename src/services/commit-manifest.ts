@@ -4,6 +4,7 @@ import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { SessionRecord } from '../ports/metadata-store.js';
 import { readRange } from './blob-io.js';
+import { CommitWindow } from './commit-window.js';
 import type { ServiceDeps } from './deps.js';
 import { manifestKey } from './keys.js';
 
@@ -23,12 +24,14 @@ export interface ManifestCheck {
 }
 
 /**
- * Phase 2 of commit: checks the next window of manifest entries (at most
- * `commitBudgetEntries`) against the tenant's chunk index. The first pass
- * streams the whole manifest to validate it (canonical form, counts, SHA-256 =
- * version id); later passes stop at the end of their window. Progress is saved
- * only for a window whose every chunk is indexed, so a failed commit can be
- * retried after uploading what was missing.
+ * Phase 2 of commit: checks the next window of the manifest (at most
+ * `commitBudgetEntries` entries and `commitBudgetChunkRefs` chunk refs, see
+ * CommitWindow) against the tenant's chunk index. The first pass streams the
+ * whole manifest to validate it (canonical form, counts, SHA-256 = version id)
+ * and records that once, even when its window fails; later passes stop at the
+ * end of their window. The window's position is saved only when its every
+ * chunk is indexed, so a failed commit can be retried after uploading what was
+ * missing.
  */
 export async function checkManifest(
   deps: ServiceDeps,
@@ -53,8 +56,13 @@ export async function checkManifest(
       `manifest is ${stat.size} bytes, declared ${session.manifestSize}`,
     );
   }
-  const start = session.progress.entriesChecked;
-  const end = start + config.commitBudgetEntries;
+  const window = new CommitWindow(
+    {
+      entriesChecked: session.progress.entriesChecked,
+      refsChecked: session.progress.refsChecked ?? 0,
+    },
+    { entries: config.commitBudgetEntries, refs: config.commitBudgetChunkRefs },
+  );
   const fullScan = !session.progress.manifestValid;
 
   const decoder = new ManifestDecoder();
@@ -87,15 +95,13 @@ export async function checkManifest(
     const bytes = part as Uint8Array;
     if (fullScan) hash.update(bytes);
     for (const e of decoder.push(bytes)) {
-      if (index >= start && index < end && e.type === 'file') {
-        for (const c of e.chunks) {
-          batch.set(c.digest, c.size);
-          if (batch.size >= LOOKUP_BATCH) await flush();
-        }
+      for (const c of window.take(index, e)) {
+        batch.set(c.digest, c.size);
+        if (batch.size >= LOOKUP_BATCH) await flush();
       }
       index++;
     }
-    if (!fullScan && index >= end) break;
+    if (!fullScan && window.full) break;
   }
   await flush();
   if (fullScan) {
@@ -114,15 +120,27 @@ export async function checkManifest(
   const header = decoder.header;
   if (!header) throw new TroveError('invalid_manifest', 'manifest has no header line');
   if (missingCount > 0) {
+    // The validation pass costs the whole manifest: never repeat it for a retried window.
+    if (fullScan)
+      await metadata.saveCommitProgress(
+        tenant,
+        session.id,
+        { ...session.progress, manifestValid: true },
+        [],
+      );
     throw new TroveError('missing_chunks', `${missingCount} chunks are referenced but not stored`, {
       missing,
       count: missingCount,
     });
   }
-  const entriesChecked = Math.min(end, header.entries);
-  await metadata.saveCommitProgress(tenant, session.id, { entriesChecked, manifestValid: true }, [
-    ...referenced,
-  ]);
+  const end = window.end;
+  const entriesChecked = Math.min(end.entriesChecked, header.entries);
+  await metadata.saveCommitProgress(
+    tenant,
+    session.id,
+    { ...end, entriesChecked, manifestValid: true },
+    [...referenced],
+  );
   return { done: entriesChecked >= header.entries, entriesChecked, header };
 }
 

@@ -1,8 +1,8 @@
 import type { CommitResponse } from '../api/schemas.js';
 import { TroveError } from '../errors.js';
-import type { CommitOutcome, SessionRecord } from '../ports/metadata-store.js';
+import type { CommitOutcome, CommitProgress, SessionRecord } from '../ports/metadata-store.js';
 import { rebuildManifestFromDelta } from './commit-delta.js';
-import { checkManifest, readManifestHeader } from './commit-manifest.js';
+import { checkManifest, type ManifestCheck, readManifestHeader } from './commit-manifest.js';
 import type { ServiceDeps } from './deps.js';
 import { enqueueMaterialize } from './materialize-jobs.js';
 import { requireOpenSession } from './upload.js';
@@ -59,7 +59,7 @@ export class CommitService {
     const merged = await rebuildManifestFromDelta(this.deps, tenant, session);
     if (merged && session.manifestSize > MERGE_STEP_BYTES) return this.progress(tenant, session);
 
-    const check = await checkManifest(this.deps, tenant, session);
+    const check = await this.checkOnce(tenant, session);
     if (!check.done) {
       return this.progress(tenant, session, check.entriesChecked, check.header.entries);
     }
@@ -86,6 +86,46 @@ export class CommitService {
     });
     await enqueueMaterialize(this.deps, tenant, outcome.versionId);
     return this.answer(tenant, outcome);
+  }
+
+  /**
+   * checkManifest, except that a missing_chunks failure is stored on the
+   * session and answered again, without reading the manifest or querying the
+   * index, while the session's verified packs and progress are unchanged: the
+   * same inputs give the same answer, so a client repeating an empty POST
+   * costs two small queries. A pack verified in this session invalidates it;
+   * chunks indexed meanwhile by another session are seen once this session's
+   * packs change (the client uploads what the error listed) or a new session.
+   */
+  private async checkOnce(tenant: string, session: SessionRecord): Promise<ManifestCheck> {
+    const packsVerified = await this.deps.metadata.countSessionPacks(
+      tenant,
+      session.id,
+      'verified',
+    );
+    const stored = session.commitFailure;
+    if (
+      stored &&
+      stored.packsVerified === packsVerified &&
+      sameProgress(stored.progress, session.progress)
+    )
+      throw new TroveError(stored.code, stored.message, stored.details);
+    try {
+      return await checkManifest(this.deps, tenant, session);
+    } catch (err) {
+      if (err instanceof TroveError && err.code === 'missing_chunks') {
+        // Computed at `packsVerified`; validation may have moved progress to manifestValid.
+        const progress = { ...session.progress, manifestValid: true };
+        await this.deps.metadata.saveCommitFailure(tenant, session.id, {
+          code: 'missing_chunks',
+          message: err.message,
+          details: err.details ?? {},
+          packsVerified,
+          progress,
+        });
+      }
+      throw err;
+    }
   }
 
   /** Verifies pending packs in id order; true when none is left pending. */
@@ -197,4 +237,12 @@ export class CommitService {
       },
     };
   }
+}
+
+function sameProgress(a: CommitProgress, b: CommitProgress): boolean {
+  return (
+    a.manifestValid === b.manifestValid &&
+    a.entriesChecked === b.entriesChecked &&
+    (a.refsChecked ?? 0) === (b.refsChecked ?? 0)
+  );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidBlobKey } from '../adapters/blob/checked.js';
-import { archiveKey, deltaKey, manifestKey, packKey } from './keys.js';
+import { archiveKey, deltaCacheKey, deltaKey, manifestKey, packKey } from './keys.js';
 
 const id = 'ab'.repeat(32);
 const session = '0b6f2c9e-6d1a-4c3b-9f3e-2a7d5c1e8b40';
@@ -10,6 +10,9 @@ describe('object keys', () => {
     expect(packKey('default', id)).toBe(`t/default/packs/ab/${id}`);
     expect(manifestKey('default', id)).toBe(`t/default/manifests/${id}`);
     expect(deltaKey('default', session)).toBe(`t/default/deltas/${session}`);
+    expect(deltaCacheKey('default', id, 'cd'.repeat(32))).toBe(
+      `t/default/delta-cache/${id}-${'cd'.repeat(32)}`,
+    );
     expect(archiveKey('default', id, 'tar.gz')).toBe(`t/default/archives/${id}.tar.gz`);
     expect(archiveKey('acme', id, 'tar.zst')).toBe(`t/acme/archives/${id}.tar.zst`);
   });
@@ -19,6 +22,7 @@ describe('object keys', () => {
       packKey('a', id),
       manifestKey('a', id),
       deltaKey('a', session),
+      deltaCacheKey('a', id, id),
       archiveKey('a', id, 'tar.zst'),
     ]) {
       expect(isValidBlobKey(key)).toBe(true);

@@ -26,6 +26,14 @@ export function deltaKey(tenant: string, sessionId: string): string {
   return `t/${tenant}/deltas/${sessionId}`;
 }
 
+/**
+ * Key of the manifest delta from `base` to `target` answered to pulls (a
+ * cache: derived from two immutable manifests, written only by the server).
+ */
+export function deltaCacheKey(tenant: string, base: Digest, target: Digest): string {
+  return `t/${tenant}/delta-cache/${base}-${target}`;
+}
+
 /** Key of a version's materialized archive in one format. */
 export function archiveKey(tenant: string, versionId: Digest, format: ArchiveFormat): string {
   return `t/${tenant}/archives/${versionId}.${format}`;

@@ -149,8 +149,8 @@ describe('GET .../versions/{ref}/manifest-delta', () => {
     await push(h.app, 'md6', a);
     await push(h.app, 'md6', b, { parent: a.id });
     const res = await call(h.app, 'GET', url('md6', b.id, a.id));
-    expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe('invalid_request');
+    expect(res.status).toBe(422);
+    expect(res.json.error.code).toBe('delta_too_large');
     expect(res.json.error.message).toContain('fetch the manifest');
   });
 });

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { sha256Hex } from '../core/digest.js';
 import type { ManifestHeaderLine } from '../core/manifest.js';
 import {
   compressManifestDelta,
@@ -8,17 +10,10 @@ import {
 import { decodeStream, RawManifestLines } from '../core/manifest-raw.js';
 import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
+import { readRange } from './blob-io.js';
 import type { ServiceDeps } from './deps.js';
-import { manifestKey } from './keys.js';
+import { deltaCacheKey, manifestKey } from './keys.js';
 import { VersionService } from './versions.js';
-
-/**
- * Largest stored manifest (base or target) this route diffs. Computing a
- * delta streams both manifests on every request, so the bound keeps one
- * request's work near a second (about 350k entries); above it the client
- * downloads the manifest, which costs the server nothing (a presigned GET).
- */
-export const MAX_DIFFED_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 /**
  * Largest delta text held in memory while diffing. The header needs the
@@ -35,22 +30,22 @@ export interface ManifestDeltaAnswer {
   base: Digest;
   /** The delta as zstd frames (formats.md, "Manifest delta"). */
   bytes: Buffer;
-  /** Length of the uncompressed delta text. */
-  rawBytes: number;
-  /** Number of change lines. */
-  changes: number;
 }
 
 function tooLarge(message: string, details: Record<string, unknown>): TroveError {
   // Not a client mistake but a refusal to do unbounded work: the client fetches the manifest.
-  return new TroveError('invalid_request', `${message}; fetch the manifest instead`, details);
+  return new TroveError('delta_too_large', `${message}; fetch the manifest instead`, details);
 }
 
 /**
  * The manifest of `ref` (in `storage`) as a delta against `base`, any
- * version of the tenant. Both stored manifests stream as entry lines and are
- * merge-joined by path, so memory is the delta text (bounded) plus a slice of
- * each manifest, never either manifest. Throws
+ * version of the tenant. The delta between two committed versions never
+ * changes, so the first answer is stored (deltaCacheKey) and repeats are read
+ * back without diffing. A first computation streams both stored manifests as
+ * entry lines, merge-joined by path, so memory is the delta text (bounded)
+ * plus a slice of each manifest; it is refused with delta_too_large when
+ * either manifest is larger than `deltaMaxManifestBytes` (the client then
+ * downloads the manifest, which costs the server nothing). Throws
  * version_not_found for an unknown base (another tenant's version included).
  */
 export async function readManifestDelta(
@@ -65,22 +60,38 @@ export async function readManifestDelta(
   const baseRecord = await deps.metadata.getVersion(tenant, base);
   if (!baseRecord)
     throw new TroveError('version_not_found', `no version ${base} to diff against`, { base });
+  const cacheKey = deltaCacheKey(tenant, base, target.id);
+  const cached = await readCached(deps, cacheKey);
+  if (cached) return { version: target.id, base, bytes: cached };
+  const bound = deps.config.deltaMaxManifestBytes;
   for (const v of [baseRecord, target]) {
-    if (v.manifestSize > MAX_DIFFED_MANIFEST_BYTES)
-      throw tooLarge(`manifest of ${v.id} is larger than ${MAX_DIFFED_MANIFEST_BYTES} bytes`, {
+    if (v.manifestSize > bound)
+      throw tooLarge(`manifest of ${v.id} is larger than ${bound} bytes`, {
         version: v.id,
-        limit: MAX_DIFFED_MANIFEST_BYTES,
+        limit: bound,
       });
   }
   const limit = Math.min(MAX_DELTA_TEXT_BYTES, target.manifestSize);
   const text = await diffStored(deps, tenant, base, target.id, limit);
-  return {
-    version: target.id,
-    base,
-    bytes: await compressManifestDelta(text.bytes),
-    rawBytes: text.bytes.length,
-    changes: text.changes,
-  };
+  const bytes = await compressManifestDelta(text.bytes);
+  // Best effort: a failed write only costs the next request a recomputation.
+  await deps.blobs
+    .put(cacheKey, Readable.from([bytes]), { size: bytes.length, sha256: sha256Hex(bytes) })
+    .catch(() => undefined);
+  return { version: target.id, base, bytes };
+}
+
+/** A stored delta, or null. Only the server writes these keys, and never larger than the bound. */
+async function readCached(deps: ServiceDeps, key: string): Promise<Buffer | null> {
+  const stat = await deps.blobs.stat(key);
+  if (stat === null || stat.size > MAX_DELTA_TEXT_BYTES) return null;
+  try {
+    return await readRange(deps.blobs, key, { start: 0, end: stat.size });
+  } catch (err) {
+    // Gone between stat and read (an operator cleared the cache): compute it again.
+    if (err instanceof TroveError && err.code === 'blob_not_found') return null;
+    throw err;
+  }
 }
 
 async function diffStored(

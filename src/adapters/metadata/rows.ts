@@ -1,6 +1,7 @@
 import type { ArchiveFormat, ChunkCodec } from '../../core/types.js';
 import type {
   ArchiveRecord,
+  CommitFailure,
   CommitOutcome,
   CommitProgress,
   HistoryRecord,
@@ -142,6 +143,7 @@ export interface SessionRow {
   state: 'open' | 'committed' | 'aborted';
   progress: CommitProgress | string;
   outcome: CommitOutcome | string | null;
+  commit_failure: CommitFailure | string | null;
   expires_at: Time;
   created_at: Time;
 }
@@ -162,6 +164,7 @@ export function toSession(r: SessionRow): SessionRecord {
     state: r.state,
     progress: json(r.progress),
     outcome: r.outcome === null ? null : json(r.outcome),
+    commitFailure: r.commit_failure == null ? null : json(r.commit_failure),
     expiresAt: time(r.expires_at),
     createdAt: time(r.created_at),
   };

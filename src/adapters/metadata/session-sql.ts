@@ -97,9 +97,17 @@ export async function saveCommitProgressTx(
   await tx.query(
     `UPDATE upload_sessions SET progress = $3::jsonb
       WHERE tenant_id = $1 AND id = $2
-        AND ((progress->>'manifestValid')::boolean, (progress->>'entriesChecked')::bigint)
-            <= ($4::boolean, $5::bigint)`,
-    [tenant, sessionId, JSON.stringify(progress), progress.manifestValid, progress.entriesChecked],
+        AND ((progress->>'manifestValid')::boolean, (progress->>'entriesChecked')::bigint,
+             COALESCE((progress->>'refsChecked')::bigint, 0))
+            <= ($4::boolean, $5::bigint, $6::bigint)`,
+    [
+      tenant,
+      sessionId,
+      JSON.stringify(progress),
+      progress.manifestValid,
+      progress.entriesChecked,
+      progress.refsChecked ?? 0,
+    ],
   );
   if (referencedPacks.length > 0) {
     await tx.query(

@@ -6,6 +6,7 @@ import type {
   ArchiveRecord,
   ChunkCheck,
   ChunkRef,
+  CommitFailure,
   CommitOutcome,
   CommitProgress,
   FinalizeCommitInput,
@@ -282,6 +283,33 @@ export class SqlMetadataStore implements MetadataStore {
     await this.sql.transaction((tx) =>
       saveCommitProgressTx(tx, tenant, sessionId, progress, referencedPacks),
     );
+  }
+
+  async saveCommitFailure(
+    tenant: string,
+    sessionId: string,
+    failure: CommitFailure | null,
+  ): Promise<void> {
+    if (!UUID_RE.test(sessionId)) return;
+    await this.sql.query(
+      `UPDATE upload_sessions SET commit_failure = $3::jsonb
+        WHERE tenant_id = $1 AND id = $2 AND state = 'open'`,
+      [tenant, sessionId, failure === null ? null : JSON.stringify(failure)],
+    );
+  }
+
+  async countSessionPacks(
+    tenant: string,
+    sessionId: string,
+    state: 'pending' | 'verified',
+  ): Promise<number> {
+    if (!UUID_RE.test(sessionId)) return 0;
+    const r = await this.sql.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM session_packs
+        WHERE tenant_id = $1 AND session_id = $2 AND state = $3`,
+      [tenant, sessionId, state],
+    );
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   async finalizeCommit(input: FinalizeCommitInput): Promise<CommitOutcome> {

@@ -124,6 +124,49 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
       );
     });
 
+    it('stores a commit failure and counts session packs, scoped to the tenant', async () => {
+      const a = tenant();
+      const s = await store.createSession(newSession(a));
+      expect(s.commitFailure).toBeNull();
+      const pack = { id: digest('p'), size: 10 };
+      await store.addSessionPacks(a, s.id, [pack, { id: digest('q'), size: 10 }]);
+      await store.recordVerifiedPack(a, s.id, pack, chunksOf(2));
+      expect(await store.countSessionPacks(a, s.id, 'verified')).toBe(1);
+      expect(await store.countSessionPacks(a, s.id, 'pending')).toBe(1);
+      expect(await store.countSessionPacks(tenant(), s.id, 'verified')).toBe(0);
+      const failure = {
+        code: 'missing_chunks' as const,
+        message: '2 chunks are referenced but not stored',
+        details: { missing: [digest('m')], count: 2 },
+        packsVerified: 1,
+        progress: { entriesChecked: 4, refsChecked: 7, manifestValid: true },
+      };
+      await store.saveCommitFailure(a, s.id, failure);
+      await store.saveCommitFailure(tenant(), s.id, null);
+      expect((await store.getSession(a, s.id))?.commitFailure).toEqual(failure);
+      await store.saveCommitFailure(a, s.id, null);
+      expect((await store.getSession(a, s.id))?.commitFailure).toBeNull();
+    });
+
+    it('commit progress with refs inside an entry only moves forward', async () => {
+      const a = tenant();
+      const s = await store.createSession(newSession(a));
+      const save = (entriesChecked: number, refsChecked: number) =>
+        store.saveCommitProgress(a, s.id, { entriesChecked, refsChecked, manifestValid: true }, []);
+      await save(3, 5);
+      await save(3, 2);
+      expect((await store.getSession(a, s.id))?.progress).toMatchObject({
+        entriesChecked: 3,
+        refsChecked: 5,
+      });
+      await save(4, 0);
+      await save(3, 9);
+      expect((await store.getSession(a, s.id))?.progress).toMatchObject({
+        entriesChecked: 4,
+        refsChecked: 0,
+      });
+    });
+
     it('head compare-and-set: conflict, force, and same-head no-op', async () => {
       const a = tenant();
       const first = await pushVersion(store, a);
