@@ -4,6 +4,7 @@ import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { SessionRecord } from '../ports/metadata-store.js';
 import { readRange } from './blob-io.js';
+import { CommitTreeCheck } from './commit-tree.js';
 import type { ServiceDeps } from './deps.js';
 import { manifestKey } from './keys.js';
 
@@ -58,6 +59,7 @@ export async function checkManifest(
   const fullScan = !session.progress.manifestValid;
 
   const decoder = new ManifestDecoder();
+  const tree = fullScan ? new CommitTreeCheck() : null;
   const hash = createHash('sha256');
   const referenced = new Set<Digest>();
   const missing: Digest[] = [];
@@ -87,6 +89,7 @@ export async function checkManifest(
     const bytes = part as Uint8Array;
     if (fullScan) hash.update(bytes);
     for (const e of decoder.push(bytes)) {
+      tree?.entry(e);
       if (index >= start && index < end && e.type === 'file') {
         for (const c of e.chunks) {
           batch.set(c.digest, c.size);
