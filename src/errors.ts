@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   invalid_config: { status: 500, exit: 2 },
   /** The server could not be reached or answered with a transport error. */
   unreachable: { status: 503, exit: 6 },
+  /** The database or blob store has no space left (disk full, quota): free space or grow the volume. */
+  storage_full: { status: 503, exit: 6 },
   /** A dependency (database, object store) is unavailable. */
   unavailable: { status: 503, exit: 6 },
   /** A bug or an unexpected failure. */
