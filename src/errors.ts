@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   blob_not_found: { status: 404, exit: 3 },
   /** A path (in a manifest, tar or on disk) that would escape its root. */
   unsafe_path: { status: 400, exit: 5 },
+  /** A pulled path the local filesystem cannot hold (ENAMETOOLONG); `details.path` names it. */
+  path_too_long: { status: 400, exit: 5 },
   /** The target directory for a pull is in a state we refuse to touch. */
   target_conflict: { status: 409, exit: 4 },
   /** Another process holds the data directory. */

@@ -52,7 +52,7 @@ export class SafeTree {
   dir(path: string): void {
     if (this.implicitDirs.delete(path)) return;
     this.claim(path);
-    mkdirSync(join(this.root, path), { mode: 0o755 });
+    local(path, () => mkdirSync(join(this.root, path), { mode: 0o755 }));
     this.dirs.add(path);
   }
 
@@ -65,7 +65,7 @@ export class SafeTree {
     const problem = this.rules.accept(path, target);
     if (problem !== null) throw unsafe(path, problem);
     this.claim(path);
-    symlinkSync(target, join(this.root, path));
+    local(path, () => symlinkSync(target, join(this.root, path)));
     this.others.add(path);
     this.links.add(path);
   }
@@ -74,7 +74,7 @@ export class SafeTree {
   openFile(path: string, executable: boolean): number {
     this.claim(path);
     const mode = executable ? 0o755 : 0o644;
-    const fd = openSync(join(this.root, path), CREATE_FLAGS, mode);
+    const fd = local(path, () => openSync(join(this.root, path), CREATE_FLAGS, mode));
     try {
       // The umask may have cleared bits; the manifest's mode is exact.
       fchmodSync(fd, mode);
@@ -94,7 +94,7 @@ export class SafeTree {
    */
   link(path: string, source: string): void {
     this.claim(path);
-    linkSync(source, join(this.root, path));
+    local(path, () => linkSync(source, join(this.root, path)));
     this.others.add(path);
   }
 
@@ -107,7 +107,9 @@ export class SafeTree {
     this.claim(path);
     const abs = join(this.root, path);
     try {
-      copyFileSync(source, abs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+      local(path, () =>
+        copyFileSync(source, abs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE),
+      );
     } catch (err) {
       // A failed clone may leave the empty file it created; the name is ours to release.
       try {
@@ -146,9 +148,29 @@ export class SafeTree {
     if (this.others.has(path)) throw unsafe(path, 'is not a directory but has entries below it');
     const parent = parentPath(path);
     if (parent !== null) this.ensureDir(parent);
-    mkdirSync(join(this.root, path), { mode: 0o755 });
+    local(path, () => mkdirSync(join(this.root, path), { mode: 0o755 }));
     this.dirs.add(path);
     this.implicitDirs.add(path);
+  }
+}
+
+/**
+ * Runs one filesystem call creating `path`. A path the manifest allows but
+ * this filesystem cannot hold (a name over its NAME_MAX, the whole over
+ * PATH_MAX below the pull's directory) is the tree's problem, not corrupt
+ * data: it becomes path_too_long naming the path. Other errors pass as they are.
+ */
+function local<T>(path: string, create: () => T): T {
+  try {
+    return create();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw err;
+    throw new TroveError(
+      'path_too_long',
+      `cannot create ${JSON.stringify(path)}: the path is too long for this filesystem (ENAMETOOLONG); pull into a directory with a shorter path, or onto a filesystem that allows longer names`,
+      { path },
+      { cause: err },
+    );
   }
 }
 
