@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   pack_missing: { status: 410, exit: 5 },
   /** A path (in a manifest, tar or on disk) that would escape its root. */
   unsafe_path: { status: 400, exit: 5 },
+  /** A pulled path the local filesystem cannot hold (ENAMETOOLONG); `details.path` names it. */
+  path_too_long: { status: 400, exit: 5 },
   /** The target directory for a pull is in a state we refuse to touch. */
   target_conflict: { status: 409, exit: 4 },
   /** Another process holds the data directory. */
@@ -60,6 +62,8 @@ export const ERROR_CODES = {
   busy: { status: 429, exit: 6 },
   /** A manifest delta the server refuses to compute (manifests or delta too large); fetch the whole manifest. */
   delta_too_large: { status: 422, exit: 5 },
+  /** The database or blob store has no space left (disk full, quota): free space or grow the volume. */
+  storage_full: { status: 503, exit: 6 },
   /** A dependency (database, object store) is unavailable. */
   unavailable: { status: 503, exit: 6 },
   /** A bug or an unexpected failure. */

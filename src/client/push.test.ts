@@ -175,6 +175,16 @@ describe('push against a real server', () => {
     expect(r.files).toBe(1);
   });
 
+  it('refuses a symlink chain that escapes (`a -> .`, `c -> a/..`) before uploading', async () => {
+    const dir = join(tmp, 'tree-chain');
+    await writeTree(dir, { 'f.txt': 'f' });
+    await symlink('.', join(dir, 'a'));
+    await symlink('a/..', join(dir, 'c'));
+    const err = await push({ client, storage: 'chain', dir }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unsafe_path', details: { path: 'c' } });
+    await expect(client.getStorage('chain')).rejects.toMatchObject({ code: 'storage_not_found' });
+  });
+
   it('stops on abort and leaves head alone', async () => {
     const dir = join(tmp, 'tree6');
     await writeTree(dir, { a: randomBytes(1000) });

@@ -9,6 +9,7 @@ import { S3BlobStore } from '../adapters/blob/s3/s3-blob-store.js';
 import { startS3rver } from '../adapters/blob/s3/testing/s3rver.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { openPostgresStore } from '../adapters/metadata/postgres.js';
+import type { SqlClient } from '../adapters/metadata/sql-client.js';
 import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
 import {
@@ -44,6 +45,8 @@ export interface Harness extends ServiceDeps {
   driver: BlobStore;
   /** The local store, when blobs are local (its signed routes are mounted on `app`). */
   local: LocalBlobStore | undefined;
+  /** Raw SQL on the metadata database (for installing faults). */
+  sql: SqlClient;
   /** Frees everything. */
   close(): Promise<void>;
 }
@@ -52,7 +55,7 @@ export interface Harness extends ServiceDeps {
 export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<Harness> {
   const backends =
     testEnv().backend === 'postgres+s3' ? await openPostgresS3() : await openEmbedded();
-  const { metadata, queue, driver, local } = backends;
+  const { metadata, queue, driver, local, sql } = backends;
   await queue.start();
   const deps = {
     metadata,
@@ -66,6 +69,7 @@ export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<
     app,
     driver,
     local,
+    sql,
     close: async () => {
       await queue.stop(0);
       await metadata.close();
@@ -79,18 +83,20 @@ interface OpenedBackends {
   queue: PgBossQueue;
   driver: BlobStore;
   local: LocalBlobStore | undefined;
+  sql: SqlClient;
   close(): Promise<void>;
 }
 
 async function openEmbedded(): Promise<OpenedBackends> {
   const dir = mkdtempSync(join(tmpdir(), 'trove-http-'));
-  const { store: metadata, executor } = await openPgliteStore();
+  const { store: metadata, executor, sql } = await openPgliteStore();
   const local = new LocalBlobStore({ root: join(dir, 'blobs'), secret: randomBytes(32) });
   return {
     metadata,
     queue: new PgBossQueue({ executor, pollIntervalSeconds: 0.5 }),
     driver: local,
     local,
+    sql,
     close: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -98,7 +104,10 @@ async function openEmbedded(): Promise<OpenedBackends> {
 async function openPostgresS3(): Promise<OpenedBackends> {
   const db = await acquireTestDatabase();
   const s3 = await startS3rver();
-  const { store: metadata } = await openPostgresStore({ connectionString: db.url, poolSize: 4 });
+  const { store: metadata, sql } = await openPostgresStore({
+    connectionString: db.url,
+    poolSize: 4,
+  });
   return {
     metadata,
     queue: new PgBossQueue({
@@ -113,6 +122,7 @@ async function openPostgresS3(): Promise<OpenedBackends> {
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     }),
     local: undefined,
+    sql,
     close: async () => {
       await s3.stop();
       await db.drop();

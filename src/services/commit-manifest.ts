@@ -4,6 +4,7 @@ import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { SessionRecord } from '../ports/metadata-store.js';
 import { readRange } from './blob-io.js';
+import { CommitTreeCheck } from './commit-tree.js';
 import { CommitWindow } from './commit-window.js';
 import type { ServiceDeps } from './deps.js';
 import { manifestKey } from './keys.js';
@@ -66,6 +67,7 @@ export async function checkManifest(
   const fullScan = !session.progress.manifestValid;
 
   const decoder = new ManifestDecoder();
+  const tree = fullScan ? new CommitTreeCheck() : null;
   const hash = createHash('sha256');
   const referenced = new Set<Digest>();
   const missing: Digest[] = [];
@@ -95,6 +97,7 @@ export async function checkManifest(
     const bytes = part as Uint8Array;
     if (fullScan) hash.update(bytes);
     for (const e of decoder.push(bytes)) {
+      tree?.entry(e);
       for (const c of window.take(index, e)) {
         batch.set(c.digest, c.size);
         if (batch.size >= LOOKUP_BATCH) await flush();

@@ -46,13 +46,32 @@ export function versionSummary(h: HistoryRecord, archives: ArchiveSummary[]): Ve
   };
 }
 
-/** Encodes a page cursor (opaque to clients). */
-export function encodeCursor(value: string | number): string {
-  return Buffer.from(String(value), 'utf8').toString('base64url');
+/** What a page cursor points into; each list accepts only its own kind. */
+export type CursorKind = 'storages' | 'history';
+
+/** The shape of the position each kind of cursor carries. */
+const CURSOR_VALUE: Record<CursorKind, RegExp> = {
+  storages: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+  history: /^[1-9][0-9]{0,14}$/,
+};
+
+/** Encodes a page cursor (opaque to clients): the list it belongs to and a position. */
+export function encodeCursor(kind: CursorKind, value: string | number): string {
+  return Buffer.from(`${kind}:${value}`, 'utf8').toString('base64url');
 }
 
-/** Decodes a page cursor; null when it is not one we made. */
-export function decodeCursor(cursor: string): string | null {
+/**
+ * Decodes a page cursor of `kind`; null when it is not one this server could
+ * have issued for that list: not canonical base64url, another list's, or a
+ * position of the wrong shape (so junk is refused, never read as a position
+ * that silently yields an empty page).
+ */
+export function decodeCursor(kind: CursorKind, cursor: string): string | null {
   if (!/^[A-Za-z0-9_-]*$/.test(cursor)) return null;
-  return Buffer.from(cursor, 'base64url').toString('utf8');
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (Buffer.from(text, 'utf8').toString('base64url') !== cursor) return null;
+  const prefix = `${kind}:`;
+  if (!text.startsWith(prefix)) return null;
+  const value = text.slice(prefix.length);
+  return CURSOR_VALUE[kind].test(value) ? value : null;
 }

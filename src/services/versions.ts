@@ -44,7 +44,7 @@ export class VersionService {
   /** Storages ordered by name. */
   async listStorages(tenant: string, page: PageRequest): Promise<ListStoragesResponse> {
     const limit = pageSize(page.limit);
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const after = page.cursor === undefined ? undefined : decodeCursor('storages', page.cursor);
     if (after === null) throw badCursor();
     const rows = await this.deps.metadata.listStorages(tenant, {
       ...(after !== undefined ? { after } : {}),
@@ -55,7 +55,7 @@ export class VersionService {
     const last = shown.at(-1);
     return {
       storages: shown.map(storageSummary),
-      nextCursor: more && last ? encodeCursor(last.name) : null,
+      nextCursor: more && last ? encodeCursor('storages', last.name) : null,
     };
   }
 
@@ -74,9 +74,9 @@ export class VersionService {
     const limit = pageSize(page.limit);
     let beforeSeq: number | undefined;
     if (page.cursor !== undefined) {
-      const raw = decodeCursor(page.cursor);
-      beforeSeq = raw !== null && /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
-      if (Number.isNaN(beforeSeq)) throw badCursor();
+      const raw = decodeCursor('history', page.cursor);
+      if (raw === null) throw badCursor();
+      beforeSeq = Number(raw);
     }
     const rows = await this.deps.metadata.listHistory(tenant, storage, {
       ...(beforeSeq !== undefined ? { beforeSeq } : {}),
@@ -87,7 +87,7 @@ export class VersionService {
     // One archive query per version: bounded by the page size.
     const versions = await Promise.all(shown.map((h) => this.summarize(tenant, h, false)));
     const last = shown.at(-1);
-    return { versions, nextCursor: more && last ? encodeCursor(last.seq) : null };
+    return { versions, nextCursor: more && last ? encodeCursor('history', last.seq) : null };
   }
 
   /** A version by ref, with the manifest URL and download URLs of ready archives. */

@@ -62,9 +62,20 @@ function checkExpiry(seconds: unknown): void {
   }
 }
 
+/** Errno codes of a full disk or an exhausted quota: retrying will not help until space is freed. */
+const FULL = new Set(['ENOSPC', 'EDQUOT']);
+
 /** Anything a driver throws that is not already a TroveError means the backend failed. */
 function wrap(err: unknown): TroveError {
   if (err instanceof TroveError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && FULL.has(code))
+    return new TroveError(
+      'storage_full',
+      'the blob store disk is full: free space or grow the volume, then retry',
+      { errno: code },
+      { cause: err },
+    );
   const message = err instanceof Error ? err.message : String(err);
   return new TroveError('unavailable', `blob store: ${message}`, undefined, { cause: err });
 }
@@ -94,7 +105,7 @@ function wrapStream(inner: Readable): Readable {
 /**
  * The front layer every BlobStore is used through: validates keys, ranges and
  * options, so drivers only move bytes, and turns any foreign error into
- * TroveError('unavailable').
+ * TroveError('unavailable') (or 'storage_full' for a full disk or quota).
  */
 export function checkedBlobStore(inner: BlobStore): BlobStore {
   return {

@@ -3,6 +3,7 @@ import { pgliteExecutor, type SqlExecutor } from '../queue/pglite-executor.js';
 import { runMigrations } from './migrations.js';
 import { pgliteDiskOptions } from './pglite-fs.js';
 import type { SqlClient } from './sql-client.js';
+import { resourceError } from './sql-errors.js';
 import { SqlMetadataStore } from './sql-store.js';
 
 /** Options of the embedded database. */
@@ -108,17 +109,24 @@ async function openMigratedInMemory(): Promise<PGlite> {
  */
 export function pgliteSqlClient(db: PGlite): SqlClient {
   return {
-    query: <T>(text: string, params?: unknown[]) => db.query<T>(text, params),
+    query: <T>(text: string, params?: unknown[]) => db.query<T>(text, params).catch(rethrow),
     transaction: <T>(fn: (tx: SqlClient) => Promise<T>) =>
-      db.transaction(async (inner) => {
-        const tx: SqlClient = {
-          query: <R>(text: string, params?: unknown[]) => inner.query<R>(text, params),
-          // Nested transactions flatten into the enclosing one.
-          transaction: <R>(nested: (t: SqlClient) => Promise<R>) => nested(tx),
-          close: async () => {},
-        };
-        return fn(tx);
-      }),
+      db
+        .transaction(async (inner) => {
+          const tx: SqlClient = {
+            query: <R>(text: string, params?: unknown[]) => inner.query<R>(text, params),
+            // Nested transactions flatten into the enclosing one.
+            transaction: <R>(nested: (t: SqlClient) => Promise<R>) => nested(tx),
+            close: async () => {},
+          };
+          return fn(tx);
+        })
+        .catch(rethrow),
     close: () => db.close(),
   };
+}
+
+/** A disk-full or out-of-memory error says so (as on PostgreSQL); anything else is thrown as is. */
+function rethrow(err: unknown): never {
+  throw resourceError(err) ?? err;
 }

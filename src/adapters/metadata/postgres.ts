@@ -3,6 +3,7 @@ import pg from 'pg';
 import { TroveError } from '../../errors.js';
 import { describeTarget, isConnectionError, startupError } from './postgres-errors.js';
 import type { SqlClient } from './sql-client.js';
+import { resourceError } from './sql-errors.js';
 import { SqlMetadataStore } from './sql-store.js';
 
 /** Options of the PostgreSQL metadata store. */
@@ -171,6 +172,8 @@ function isRetryable(err: unknown): boolean {
 }
 
 function asUnavailable(err: unknown): unknown {
+  const resource = resourceError(err);
+  if (resource !== null) return resource;
   if (!isConnectionError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new TroveError('unavailable', `metadata database unreachable: ${message}`, undefined, {

@@ -15,9 +15,11 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../core/digest.js';
+import { decodeManifest, encodeManifest } from '../../core/manifest.js';
 import type { ManifestEntry } from '../../core/types.js';
 import { createZstdCompressStream } from '../../core/zstd-stream.js';
 import { TroveError } from '../../errors.js';
+import { CommitTreeCheck } from '../../services/commit-tree.js';
 import { extractStream } from './archive.js';
 import {
   bytes,
@@ -207,7 +209,7 @@ describe('extractStream', () => {
     expect(snapshot(join(base, 'root')).via).toBe('symlink to-a/b');
   });
 
-  it('fuzz: whatever is accepted stays inside the root, symlinks included', async () => {
+  it('fuzz: whatever is accepted stays inside the root, and commit accepts exactly the same trees', async () => {
     const path = (segs: fc.Arbitrary<string>, maxLength: number) =>
       fc.array(segs, { minLength: 1, maxLength }).map((s) => s.join('/'));
     // Mostly valid names from a tiny namespace (so trees get accepted and symlinks chain
@@ -243,6 +245,9 @@ describe('extractStream', () => {
         );
         expect(['ok', 'unsafe_path', 'digest_mismatch']).toContain(code);
         if (code === 'ok') accepted++;
+        // Invariant 11: commit accepts exactly the trees pull accepts, though it sees them in
+        // manifest order and pull in archive order.
+        expect(commitAccepts(members.map(asEntry)), JSON.stringify(members)).toBe(code === 'ok');
         expect(readdirSync(root)).toEqual(['tree']);
         for (const link of symlinksUnder(sandbox)) {
           const real = resolvesTo(link);
@@ -259,6 +264,18 @@ describe('extractStream', () => {
     expect(accepted).toBeGreaterThan(20);
   });
 });
+
+/** What commit decides for a tree: the manifest decoder's rules, then the symlink rule (commit-tree.ts). */
+function commitAccepts(entries: readonly ManifestEntry[]): boolean {
+  try {
+    const check = new CommitTreeCheck();
+    for (const e of decodeManifest(encodeManifest(entries).bytes).entries) check.entry(e);
+    return true;
+  } catch (err) {
+    if (err instanceof TroveError && err.code === 'invalid_manifest') return false;
+    throw err;
+  }
+}
 
 function symlinksUnder(dir: string): string[] {
   const out: string[] = [];

@@ -88,6 +88,13 @@ export async function fetchChunks(options: FetchChunksOptions): Promise<{ chunks
   return { chunks: delivered.size };
 }
 
+/** A chunk arrived but writing it failed: not a network error, so never retried. */
+class LocalWriteError extends Error {
+  constructor(cause: unknown) {
+    super('writing a fetched chunk failed', { cause });
+  }
+}
+
 async function fetchRange(
   task: RangeTask,
   delivered: Set<Digest>,
@@ -100,7 +107,9 @@ async function fetchRange(
     } catch (err) {
       if (err instanceof TroveError && err.code === 'blob_not_found')
         throw await reportMissing(task.pack, err, options);
-      // Verification failures and server answers are final; a broken stream is worth another try.
+      // Verification failures, server answers and local write errors (a full disk) are
+      // final; a broken stream is worth another try.
+      if (err instanceof LocalWriteError) throw err.cause;
       if (err instanceof TroveError || attempt >= RANGE_ATTEMPTS || options.signal?.aborted)
         throw err;
     }
@@ -160,8 +169,12 @@ async function streamRange(
       next++;
       if (delivered.has(c.digest)) continue;
       const raw = decompress(c.codec, stored, c.rawSize, c.digest);
+      try {
+        options.onChunk(c.digest, raw);
+      } catch (err) {
+        throw new LocalWriteError(err);
+      }
       delivered.add(c.digest);
-      options.onChunk(c.digest, raw);
     }
     // Everything planned is in hand: do not read past it (a 200 answer carries the whole pack).
     if (next >= chunks.length) break;

@@ -10,7 +10,8 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { entryPathProblem, isSafeSymlink, parentPath } from '../../core/paths.js';
+import { entryPathProblem, parentPath } from '../../core/paths.js';
+import { SymlinkRules } from '../../core/symlink-rules.js';
 import { TroveError } from '../../errors.js';
 
 /** O_NOFOLLOW + O_EXCL: never open through a symlink, never reuse an existing path. */
@@ -34,8 +35,8 @@ export class SafeTree {
   private readonly implicitDirs = new Set<string>();
   private readonly others = new Set<string>();
   private readonly links = new Set<string>();
-  /** Paths some symlink's '..' steps back over (they must stay real directories) -> that symlink. */
-  private readonly crossed = new Map<string, string>();
+  /** Which symlinks may still be created (the rule commit applies too). */
+  private readonly rules = new SymlinkRules();
 
   /** Uses `root`, an existing empty directory owned by this pull. */
   constructor(root: string) {
@@ -51,41 +52,29 @@ export class SafeTree {
   dir(path: string): void {
     if (this.implicitDirs.delete(path)) return;
     this.claim(path);
-    mkdirSync(join(this.root, path), { mode: 0o755 });
+    local(path, () => mkdirSync(join(this.root, path), { mode: 0o755 }));
     this.dirs.add(path);
   }
 
   /**
-   * Creates a symlink whose target stays inside the tree. The lexical check
-   * (isSafeSymlink) assumes every component a '..' steps back over is a real
-   * directory; a symlink there would move the walk (`a -> .` makes `a/..`
-   * the root's parent). So every such component is recorded and may never
-   * be a symlink, whichever of the two entries comes first.
+   * Creates a symlink whose target stays inside the tree, by the rule commit
+   * also applies (SymlinkRules): no absolute or escaping target, and no `..`
+   * that steps back over a symlink, whichever of the two entries comes first.
    */
   symlink(path: string, target: string): void {
-    if (!isSafeSymlink(path, target))
-      throw unsafe(path, `symlink target ${JSON.stringify(target)} escapes the tree`);
-    if (this.crossed.has(path))
-      throw unsafe(path, `a symlink here would redirect ${JSON.stringify(this.crossed.get(path))}`);
-    const crossed = crossedBy(path, target);
-    for (const c of crossed)
-      if (this.links.has(c))
-        throw unsafe(
-          path,
-          `symlink target ${JSON.stringify(target)} steps back over symlink ${JSON.stringify(c)}`,
-        );
+    const problem = this.rules.accept(path, target);
+    if (problem !== null) throw unsafe(path, problem);
     this.claim(path);
-    symlinkSync(target, join(this.root, path));
+    local(path, () => symlinkSync(target, join(this.root, path)));
     this.others.add(path);
     this.links.add(path);
-    for (const c of crossed) if (!this.crossed.has(c)) this.crossed.set(c, path);
   }
 
   /** Creates an empty regular file with the given exec bit and returns its open fd. */
   openFile(path: string, executable: boolean): number {
     this.claim(path);
     const mode = executable ? 0o755 : 0o644;
-    const fd = openSync(join(this.root, path), CREATE_FLAGS, mode);
+    const fd = local(path, () => openSync(join(this.root, path), CREATE_FLAGS, mode));
     try {
       // The umask may have cleared bits; the manifest's mode is exact.
       fchmodSync(fd, mode);
@@ -105,7 +94,7 @@ export class SafeTree {
    */
   link(path: string, source: string): void {
     this.claim(path);
-    linkSync(source, join(this.root, path));
+    local(path, () => linkSync(source, join(this.root, path)));
     this.others.add(path);
   }
 
@@ -118,7 +107,9 @@ export class SafeTree {
     this.claim(path);
     const abs = join(this.root, path);
     try {
-      copyFileSync(source, abs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+      local(path, () =>
+        copyFileSync(source, abs, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE),
+      );
     } catch (err) {
       // A failed clone may leave the empty file it created; the name is ours to release.
       try {
@@ -157,29 +148,30 @@ export class SafeTree {
     if (this.others.has(path)) throw unsafe(path, 'is not a directory but has entries below it');
     const parent = parentPath(path);
     if (parent !== null) this.ensureDir(parent);
-    mkdirSync(join(this.root, path), { mode: 0o755 });
+    local(path, () => mkdirSync(join(this.root, path), { mode: 0o755 }));
     this.dirs.add(path);
     this.implicitDirs.add(path);
   }
 }
 
 /**
- * The paths a symlink target's '..' segments step back over, resolved
- * lexically from the link, with every ancestor of each: `b/b/..` is only
- * lexical if `b` is a real directory too (`b -> .` makes `b/b` the root and
- * `b/b/..` its parent).
+ * Runs one filesystem call creating `path`. A path the manifest allows but
+ * this filesystem cannot hold (a name over its NAME_MAX, the whole over
+ * PATH_MAX below the pull's directory) is the tree's problem, not corrupt
+ * data: it becomes path_too_long naming the path. Other errors pass as they are.
  */
-function crossedBy(linkPath: string, target: string): string[] {
-  const stack = linkPath.split('/').slice(0, -1);
-  const out = new Set<string>();
-  for (const seg of target.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      for (let i = stack.length; i > 0; i--) out.add(stack.slice(0, i).join('/'));
-      stack.pop();
-    } else stack.push(seg);
+function local<T>(path: string, create: () => T): T {
+  try {
+    return create();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw err;
+    throw new TroveError(
+      'path_too_long',
+      `cannot create ${JSON.stringify(path)}: the path is too long for this filesystem (ENAMETOOLONG); pull into a directory with a shorter path, or onto a filesystem that allows longer names`,
+      { path },
+      { cause: err },
+    );
   }
-  return [...out];
 }
 
 /** The error for a path that would leave the tree or is otherwise refused. */

@@ -1,4 +1,4 @@
-import { isSafeSymlink } from '../../core/paths.js';
+import { SymlinkRules } from '../../core/symlink-rules.js';
 import type { ChunkRef, ManifestEntry } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { StatCache } from '../stat-cache.js';
@@ -60,6 +60,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
   const walked: WalkFile[] = [];
   const chunksOf = new Map<string, ChunkRef[]>();
   const toHash: WalkFile[] = [];
+  const links = new SymlinkRules();
   let scanned = 0;
   let bytesTotal = 0;
   for await (const e of walk(options.dir, {
@@ -69,12 +70,13 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
     signal?.throwIfAborted();
     if (e.type === 'dir') entries.push({ path: e.path, type: 'dir' });
     else if (e.type === 'symlink') {
-      // Pull refuses links that leave the tree (invariant 8), so pushing one would
-      // store a version nobody can restore: refuse it here, where it can be fixed.
-      if (!isSafeSymlink(e.path, e.target)) {
+      // Pull refuses links that leave the tree (invariant 8) and commit refuses them by
+      // the same rule (invariant 11): refuse here, before uploading, where it can be fixed.
+      const problem = links.accept(e.path, e.target);
+      if (problem !== null) {
         throw new TroveError(
           'unsafe_path',
-          `symlink ${JSON.stringify(e.path)} -> ${JSON.stringify(e.target)} points outside the tree; trove cannot restore it. Add it to .troveignore (or --ignore) or make it relative and inside the tree`,
+          `symlink ${JSON.stringify(e.path)} -> ${JSON.stringify(e.target)} points outside the tree (${problem}); trove cannot restore it. Add it to .troveignore (or --ignore) or make it relative and inside the tree`,
           { path: e.path, target: e.target },
         );
       }
