@@ -1,6 +1,4 @@
 import { Hono } from 'hono';
-import type { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
-import { localBlobRoutes } from '../adapters/blob/local/routes.js';
 import type { ServiceConfig } from '../config.js';
 import { checkReadiness, READY_TIMEOUT_MS } from '../observability/health.js';
 import { requestObservability } from '../observability/http.js';
@@ -12,12 +10,16 @@ import { errorResponse, notFoundResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { v1Routes } from './routes.js';
 
-/** Everything the app needs; `localBlobs` mounts the signed blob routes (embedded mode). */
+/**
+ * Everything the app needs. The app knows only ports: a blob store that
+ * serves its own signed URLs (the local store) hands its routes in as
+ * `blobRoutes`, mounted by whoever assembles the process (src/server).
+ */
 export interface AppDeps extends ServiceDeps {
   /** Service settings plus the tenant every request acts for (default 'default'). */
   config: ServiceConfig & { tenant?: string };
-  /** The local blob store whose signed URLs this app must serve, if any. */
-  localBlobs?: LocalBlobStore | undefined;
+  /** Routes serving the blob store's signed URLs, when trove serves them itself (embedded mode). */
+  blobRoutes?: Hono | undefined;
   /** Access and error logs (default: warnings and errors as JSON on stderr). */
   logger?: Logger | undefined;
   /** Metrics served at /metrics (default: a fresh registry for this app). */
@@ -65,6 +67,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(openapi);
   });
   app.route('/v1', v1Routes(services));
-  if (deps.localBlobs) app.route('/', localBlobRoutes(deps.localBlobs));
+  if (deps.blobRoutes) app.route('/', deps.blobRoutes);
   return app;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localBlobRoutes } from '../adapters/blob/local/routes.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { TroveError } from '../errors.js';
 import { captureLogs } from '../observability/logger.js';
@@ -25,7 +26,7 @@ function observedApp(overrides: { blobs?: BlobStore; draining?: () => boolean } 
     blobs: overrides.blobs ?? h.blobs,
     queue: h.queue,
     config: h.config,
-    localBlobs: h.local,
+    blobRoutes: h.local ? localBlobRoutes(h.local) : undefined,
     logger: logs.logger,
     metrics,
     draining: overrides.draining,

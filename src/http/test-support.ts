@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { checkedBlobStore } from '../adapters/blob/checked.js';
 import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
+import { localBlobRoutes } from '../adapters/blob/local/routes.js';
 import { S3BlobStore } from '../adapters/blob/s3/s3-blob-store.js';
 import { startS3rver } from '../adapters/blob/s3/testing/s3rver.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
@@ -63,7 +64,7 @@ export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<
     queue,
     config: { ...DEFAULT_SERVICE_CONFIG, ...config },
   };
-  const app = createApp({ ...deps, localBlobs: local });
+  const app = createApp({ ...deps, blobRoutes: local ? localBlobRoutes(local) : undefined });
   return {
     ...deps,
     app,
@@ -140,7 +141,7 @@ export function appWith(
     blobs: h.blobs,
     queue: h.queue,
     config: { ...h.config, ...config },
-    localBlobs: h.local,
+    blobRoutes: h.local ? localBlobRoutes(h.local) : undefined,
   });
 }
 

@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import type { AppEnv } from '../http/env.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -24,6 +23,22 @@ export function requestIdFrom(header: string | undefined): string {
   return header !== undefined && SANE_ID.test(header) ? header : crypto.randomUUID();
 }
 
+/**
+ * The context variables this middleware sets; the app's environment
+ * (src/http/env.ts) extends it, so observability never imports the HTTP layer.
+ */
+export interface ObservedEnv {
+  /** Per-request variables. */
+  Variables: {
+    /** This request's id: the caller's X-Request-Id when sane, else a fresh UUID. */
+    requestId: string;
+    /** The app logger bound to this request's id. */
+    log: Logger;
+    /** The tenant, once a later middleware has decided it (logged when set). */
+    tenant?: string;
+  };
+}
+
 /** Options of `requestObservability`. */
 export interface RequestObservabilityOptions {
   /** The app logger; each request gets a child bound to its id. */
@@ -40,7 +55,7 @@ export interface RequestObservabilityOptions {
  */
 export function requestObservability(
   options: RequestObservabilityOptions,
-): MiddlewareHandler<AppEnv> {
+): MiddlewareHandler<ObservedEnv> {
   const { logger, metrics } = options;
   return async (c, next) => {
     const started = performance.now();
@@ -81,7 +96,7 @@ export function requestObservability(
  * points at the last handler run; when that is a '*' middleware, no route
  * matched (a 404 from the not-found handler).
  */
-function routeOf(c: Context<AppEnv>): string {
+function routeOf(c: Context<ObservedEnv>): string {
   const route = routePath(c);
   return route === '' || route === '*' || route === '/*' ? UNMATCHED_ROUTE : route;
 }
@@ -91,7 +106,7 @@ function routeOf(c: Context<AppEnv>): string {
  * JSON and text answers from `c.json` do not, but they are small by design
  * (invariant 4), so they are buffered once to measure and sized explicitly.
  */
-async function responseLength(c: Context<AppEnv>): Promise<number | null> {
+async function responseLength(c: Context<ObservedEnv>): Promise<number | null> {
   if (c.res.body === null) return 0;
   const declared = lengthOf(c.res.headers.get('content-length'));
   if (declared !== null) return declared;

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Hono } from 'hono';
 import { checkedBlobStore } from '../adapters/blob/checked.js';
 import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
+import { localBlobRoutes } from '../adapters/blob/local/routes.js';
 import { S3BlobStore } from '../adapters/blob/s3/s3-blob-store.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { openPostgresStore } from '../adapters/metadata/postgres.js';
@@ -27,6 +29,8 @@ export interface Backends {
   queue: JobQueue;
   /** The local blob driver when blobs are on disk (its signed routes must be mounted). */
   localBlobs: LocalBlobStore | undefined;
+  /** The routes serving the local driver's signed URLs, for the app to mount (undefined on S3). */
+  blobRoutes: Hono | undefined;
   /** What was opened, for the start-up log line (no secrets). */
   describe: { database: 'pglite' | 'postgres'; blobs: 'local' | 's3' };
   /** Closes everything opened, in reverse order; `graceMs` bounds the queue's wait for jobs. */
@@ -118,6 +122,7 @@ export async function openBackends(
       blobs,
       queue,
       localBlobs,
+      blobRoutes: localBlobs ? localBlobRoutes(localBlobs) : undefined,
       describe: { database: embedded ? 'pglite' : 'postgres', blobs: localBlobs ? 'local' : 's3' },
       close: (graceMs) => {
         grace = graceMs;
