@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkedBlobStore } from '../adapters/blob/checked.js';
 import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
@@ -12,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
-import { lockDataDir } from './data-dir.js';
+import { lockDataDir, prepareDataDir } from './data-dir.js';
 
 /** The role a process plays; embedded PGlite can only serve the `serve` role. */
 export type ProcessRole = 'serve' | 'worker' | 'fetch-handler';
@@ -68,7 +67,7 @@ export async function openBackends(
         { setting: 'databaseUrl' },
       );
     }
-    if (embedded || config.s3 === undefined) mkdirSync(config.dataDir, { recursive: true });
+    if (embedded || config.s3 === undefined) warnIfExposed(config.dataDir, logger);
     let metadata: MetadataStore;
     let queue: PgBossQueue;
     if (config.databaseUrl === undefined) {
@@ -128,4 +127,13 @@ export async function openBackends(
     await closeAll();
     throw err;
   }
+}
+
+/** Creates the data directory private; warns when an existing one lets other users in. */
+function warnIfExposed(dataDir: string, logger: Logger | undefined): void {
+  const { exposedMode } = prepareDataDir(dataDir);
+  if (exposedMode === null) return;
+  const message = `data directory ${dataDir} has mode ${exposedMode.toString(8)}: other local users can list it; trove keeps its own files in it private (0600/0700), chmod 700 it to hide the rest`;
+  if (logger) logger.warn(message, { dataDir, mode: exposedMode.toString(8) });
+  else process.stderr.write(`trove: ${message}\n`);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +9,19 @@ import { TroveError } from '../errors.js';
 export interface DataDirLock {
   /** Removes the LOCK file if it is still ours (idempotent). */
   release(): Promise<void>;
+}
+
+/**
+ * Creates the data directory 0700 (parents too) when missing. An existing
+ * one is left as the operator made it (it may be a path they chose for other
+ * reasons), but its group/other permission bits are returned so the caller
+ * can warn: trove's own entries in it (db/, blobs/, secret, LOCK) are private
+ * either way.
+ */
+export function prepareDataDir(dir: string): { exposedMode: number | null } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = statSync(dir).mode & 0o777;
+  return { exposedMode: (mode & 0o077) !== 0 ? mode : null };
 }
 
 /** What the LOCK file records about its holder. */
@@ -35,7 +48,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const root = resolve(dir);
   const path = join(root, 'LOCK');
   if (held.has(root)) throw locked(root, await readLock(path));
-  await mkdir(root, { recursive: true });
+  await mkdir(root, { recursive: true, mode: 0o700 });
   const mine: LockInfo = {
     pid: process.pid,
     hostname: hostname(),
@@ -50,7 +63,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     if (attempt >= 3) throw locked(root, holder);
     // Stale: replace atomically, then check we are the one who won a racing takeover.
     const tmp = `${path}.${mine.nonce}.tmp`;
-    await writeFile(tmp, text);
+    await writeFile(tmp, text, { mode: 0o600 });
     await rename(tmp, path);
     await new Promise((r) => setTimeout(r, 20));
     if ((await readLock(path))?.nonce === mine.nonce) break;
@@ -78,7 +91,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
 
 async function createExclusive(path: string, text: string): Promise<boolean> {
   try {
-    const fh = await open(path, 'wx');
+    const fh = await open(path, 'wx', 0o600);
     try {
       await fh.writeFile(text);
       await fh.sync();

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import {
   access,
   constants,
@@ -16,7 +15,16 @@ import { Readable } from 'node:stream';
 import { TroveError } from '../../../errors.js';
 import type { BlobStore, PresignedRequest } from '../../../ports/blob-store.js';
 import { assertValidBlobKey } from '../checked.js';
-import { errnoOf, fsyncNewDirs, isMissing, removeStaleTempFiles, writeFully } from './files.js';
+import {
+  ensurePrivateDirSync,
+  errnoOf,
+  fsyncNewDirs,
+  isMissing,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  removeStaleTempFiles,
+  writeFully,
+} from './files.js';
 import {
   type SignedFields,
   type SignedQuery,
@@ -81,7 +89,8 @@ export class LocalBlobStore implements BlobStore {
       throw new TroveError('invalid_config', `invalid blob path prefix: ${this.pathPrefix}`);
     }
     this.now = options.now ?? Date.now;
-    mkdirSync(this.tmpDir, { recursive: true });
+    ensurePrivateDirSync(this.root);
+    ensurePrivateDirSync(this.tmpDir);
     removeStaleTempFiles(this.tmpDir, STALE_TEMP_MS, Date.now());
   }
 
@@ -140,7 +149,7 @@ export class LocalBlobStore implements BlobStore {
     let fh: FileHandle | undefined;
     let renamed = false;
     try {
-      fh = await open(tmp, 'wx', 0o644);
+      fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
       let batch: Buffer[] = [];
       let batchBytes = 0;
       // Async iteration pulls one chunk at a time, so a slow disk slows the
@@ -185,7 +194,7 @@ export class LocalBlobStore implements BlobStore {
       await fh.close();
       fh = undefined;
       const dir = dirname(target);
-      const firstCreated = await mkdir(dir, { recursive: true });
+      const firstCreated = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await rename(tmp, target);
       renamed = true;
       await fsyncNewDirs(dir, firstCreated);
@@ -233,7 +242,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async ping(): Promise<void> {
-    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await access(this.root, constants.W_OK);
     await access(this.tmpDir, constants.W_OK);
   }
