@@ -49,6 +49,8 @@ export interface ServerConfig {
   archiveKeep: number;
   /** How long an evicted archive's object stays for downloads already handed out. */
   archiveGraceSeconds: number;
+  /** A local blob temp file not written for this long is a dead put's and is swept. */
+  tempMaxAgeSeconds: number;
   /** Lifetime of an upload session (its GC lease). */
   sessionTtlSeconds: number;
   /** Lifetime of presigned URLs (pack PUTs, pack and archive GETs). */
@@ -159,6 +161,7 @@ export function loadServerConfig(flags: Flags, env: Env = process.env): ServerCo
     archiveFormats: r.archiveFormats,
     archiveKeep: r.archiveKeep,
     archiveGraceSeconds: r.archiveGraceSeconds ?? r.urlTtlSeconds,
+    tempMaxAgeSeconds: r.tempMaxAgeSeconds ?? Math.max(60, r.urlTtlSeconds),
     sessionTtlSeconds: r.sessionTtlSeconds,
     urlTtlSeconds: r.urlTtlSeconds,
     commitBudgetBytes: r.commitBudgetBytes,

@@ -93,8 +93,17 @@ export async function openBackends(
     let driver: BlobStore;
     if (config.s3 === undefined) {
       const secret = loadOrCreateSecret(config.dataDir);
-      localBlobs = new LocalBlobStore({ root: join(config.dataDir, 'blobs'), secret });
-      driver = localBlobs;
+      const store = new LocalBlobStore({
+        root: join(config.dataDir, 'blobs'),
+        secret,
+        // Only the embedded server holds the data directory's lock; with
+        // PostgreSQL other processes may be writing into the same blobs.
+        exclusive: embedded,
+        staleTempMs: config.tempMaxAgeSeconds * 1000,
+      });
+      localBlobs = store;
+      driver = store;
+      cleanups.push(sweepTempFilesEvery(store, config.tempMaxAgeSeconds * 500, logger));
     } else {
       const s3 = config.s3;
       driver = new S3BlobStore({
@@ -136,4 +145,28 @@ function warnIfExposed(dataDir: string, logger: Logger | undefined): void {
   const message = `data directory ${dataDir} has mode ${exposedMode.toString(8)}: other local users can list it; trove keeps its own files in it private (0600/0700), chmod 700 it to hide the rest`;
   if (logger) logger.warn(message, { dataDir, mode: exposedMode.toString(8) });
   else process.stderr.write(`trove: ${message}\n`);
+}
+
+/**
+ * Removes dead puts' temp files while the process runs (start-up alone let a
+ * long-lived server accumulate them); returns the function that stops it.
+ */
+export function sweepTempFilesEvery(
+  store: LocalBlobStore,
+  intervalMs: number,
+  logger: Logger | undefined,
+): () => void {
+  const timer = setInterval(
+    () => {
+      try {
+        const removed = store.sweepTempFiles();
+        if (removed > 0) logger?.info('removed stale blob temp files', { removed });
+      } catch (err) {
+        logger?.warn('blob temp file sweep failed', { err });
+      }
+    },
+    Math.min(Math.max(intervalMs, 1000), 10 * 60_000),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }

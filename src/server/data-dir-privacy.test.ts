@@ -50,14 +50,17 @@ describe('the embedded data directory is private', () => {
     }
   });
 
-  it("tightens trove's own entries in an existing data directory", async () => {
+  it("tightens trove's own entries in an existing data directory and drops crash leftovers", async () => {
     const data = join(base, 'loose');
     mkdirSync(join(data, 'blobs', '.tmp'), { recursive: true, mode: 0o777 });
     writeFileSync(join(data, 'secret'), `${'ab'.repeat(32)}\n`, { mode: 0o644 });
     mkdirSync(join(data, 'db'), { mode: 0o755 });
+    // A killed upload's temp file, written a moment ago: the locked data dir has no other writer.
+    writeFileSync(join(data, 'blobs', '.tmp', 'killed.part'), 'partial');
     const rootMode = statSync(data).mode & 0o777;
     const server = await startServer(loadServerConfig({ data, port: '0', 'no-worker': true }, {}));
     await server.close();
+    expect(readdirSync(join(data, 'blobs', '.tmp'))).toEqual([]);
     const rest = exposed(data).filter((line) => !line.startsWith(`${data} `));
     expect(rest).toEqual([]);
     // The directory itself was the operator's choice: warned about, not changed.

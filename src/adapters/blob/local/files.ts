@@ -74,16 +74,25 @@ export async function fsyncNewDirs(dir: string, firstCreated: string | undefined
 }
 
 /**
- * Removes temp files left by puts that died with the process. Runs once at
- * construction, synchronously: the directory only ever holds in-flight uploads.
+ * Removes temp files left by puts that died with their process: those whose
+ * last write is older than `olderThanMs` (0: all of them), except the ones
+ * `inFlight` names (this process's puts still streaming). Synchronous and
+ * bounded by the number of temp files, which only ever holds in-flight
+ * uploads and leftovers.
  */
-export function removeStaleTempFiles(tmpDir: string, olderThanMs: number, now: number): number {
+export function removeStaleTempFiles(
+  tmpDir: string,
+  olderThanMs: number,
+  now: number,
+  inFlight: ReadonlySet<string> = new Set(),
+): number {
   let removed = 0;
   for (const name of readdirSync(tmpDir)) {
+    if (inFlight.has(name)) continue;
     const path = join(tmpDir, name);
     try {
       const st = statSync(path);
-      if (st.isFile() && now - st.mtimeMs > olderThanMs) {
+      if (st.isFile() && now - st.mtimeMs >= olderThanMs) {
         unlinkSync(path);
         removed += 1;
       }

@@ -42,10 +42,24 @@ export interface LocalBlobStoreOptions {
   pathPrefix?: string;
   /** Clock in milliseconds, for tests of expiry. */
   now?: () => number;
+  /**
+   * No other process writes under `root` (the embedded server holds the data
+   * directory's lock): every temp file found at construction is a crash
+   * leftover and is removed, whatever its age. Otherwise (several processes
+   * sharing the directory, PostgreSQL mode) only stale ones are.
+   */
+  exclusive?: boolean;
+  /**
+   * A temp file not written for this long belongs to a put that died (a
+   * streaming put writes at least every MiB): `sweepTempFiles` and the
+   * construction of a non-exclusive store remove it. Default one hour.
+   */
+  staleTempMs?: number;
 }
 
 const TMP_DIR = '.tmp';
-const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Default of LocalBlobStoreOptions.staleTempMs. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Writes are coalesced to this size: fewer syscalls, memory still bounded. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const DELETE_CONCURRENCY = 32;
@@ -75,6 +89,9 @@ export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly secret: Buffer;
   private readonly now: () => number;
+  private readonly staleTempMs: number;
+  /** Names of the temp files this store's puts are writing: never swept. */
+  private readonly inFlight = new Set<string>();
 
   constructor(options: LocalBlobStoreOptions) {
     this.root = resolve(options.root);
@@ -91,7 +108,17 @@ export class LocalBlobStore implements BlobStore {
     this.now = options.now ?? Date.now;
     ensurePrivateDirSync(this.root);
     ensurePrivateDirSync(this.tmpDir);
-    removeStaleTempFiles(this.tmpDir, STALE_TEMP_MS, Date.now());
+    this.staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
+    removeStaleTempFiles(this.tmpDir, options.exclusive ? 0 : this.staleTempMs, Date.now());
+  }
+
+  /**
+   * Removes temp files of puts that died (killed uploads and archive builds):
+   * those not written for `staleTempMs`, never one this store is writing.
+   * Returns how many were removed.
+   */
+  sweepTempFiles(): number {
+    return removeStaleTempFiles(this.tmpDir, this.staleTempMs, Date.now(), this.inFlight);
   }
 
   async stat(key: string): Promise<{ size: number } | null> {
@@ -142,12 +169,14 @@ export class LocalBlobStore implements BlobStore {
     options?: { size?: number; sha256?: string; contentType?: string },
   ): Promise<{ size: number; sha256: string }> {
     const target = this.pathOf(key);
-    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
+    const tmpName = `${randomUUID()}.part`;
+    const tmp = join(this.tmpDir, tmpName);
     const hash = createHash('sha256');
     const expected = options?.size;
     let size = 0;
     let fh: FileHandle | undefined;
     let renamed = false;
+    this.inFlight.add(tmpName);
     try {
       fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
       let batch: Buffer[] = [];
@@ -205,6 +234,7 @@ export class LocalBlobStore implements BlobStore {
     } finally {
       await fh?.close().catch(() => {});
       if (!renamed) await rm(tmp, { force: true }).catch(() => {});
+      this.inFlight.delete(tmpName);
     }
   }
 
