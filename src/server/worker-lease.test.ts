@@ -62,31 +62,30 @@ describe('a build whose worker was killed', () => {
   });
 });
 
-async function renewedLeaseHolds(h: Harness): Promise<void> {
+/** A job running three leases long, renewing its lease, runs once and completes. */
+async function renewedLeaseHolds(harness: Harness): Promise<void> {
   const queueSql = (text: string) =>
-    (h.queue as unknown as { sql(t: string): Promise<Record<string, unknown>[]> }).sql(text);
-  {
-    let runs = 0;
-    await h.queue.work('materialize', async (_data, signal) => {
-      runs += 1;
-      // Runs three leases long; the renewals keep it.
-      await new Promise((r) => setTimeout(r, 6_000));
-      expect(signal.aborted).toBe(false);
-    });
-    await h.queue.enqueue(
-      'materialize',
-      { tenant: 'default', versionId: 'f'.repeat(64), format: 'tar.gz' },
-      { singletonKey: 'lease-test' },
-    );
-    for (let i = 0; i < 100; i++) {
-      const counts = await h.queue.counts('materialize');
-      if ((counts.completed ?? 0) + (counts.failed ?? 0) > 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(runs).toBe(1);
-    const rows = await queueSql(
-      `SELECT state::text AS state FROM pgboss.job WHERE singleton_key = 'lease-test'`,
-    );
-    expect(rows.map((r) => r.state)).toEqual(['completed']);
+    (harness.queue as unknown as { sql(t: string): Promise<Record<string, unknown>[]> }).sql(text);
+  let runs = 0;
+  await harness.queue.work('materialize', async (_data, signal) => {
+    runs += 1;
+    // Runs three leases long; the renewals keep it.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(signal.aborted).toBe(false);
+  });
+  await harness.queue.enqueue(
+    'materialize',
+    { tenant: 'default', versionId: 'f'.repeat(64), format: 'tar.gz' },
+    { singletonKey: 'lease-test' },
+  );
+  for (let i = 0; i < 100; i++) {
+    const counts = await harness.queue.counts('materialize');
+    if ((counts.completed ?? 0) + (counts.failed ?? 0) > 0) break;
+    await new Promise((r) => setTimeout(r, 200));
   }
+  expect(runs).toBe(1);
+  const rows = await queueSql(
+    `SELECT state::text AS state FROM pgboss.job WHERE singleton_key = 'lease-test'`,
+  );
+  expect(rows.map((r) => r.state)).toEqual(['completed']);
 }
