@@ -84,6 +84,14 @@ export const SETTINGS = {
     schema: intSchema(0, 30 * 24 * 3600).optional(),
     fallback: undefined,
   },
+  // Unset means "the URL TTL" (at least a minute): a temp file of the local
+  // blob store not written for that long belongs to an upload or archive
+  // build that died.
+  tempMaxAgeSeconds: {
+    env: 'TROVE_TEMP_MAX_AGE_SECONDS',
+    schema: intSchema(1, 7 * 24 * 3600).optional(),
+    fallback: undefined,
+  },
   sessionTtlSeconds: {
     env: 'TROVE_SESSION_TTL_SECONDS',
     schema: intSchema(60, 30 * 24 * 3600),

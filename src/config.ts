@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { SERVICE_DEFAULTS, SETTINGS, type Setting, type SettingName } from './config-settings.js';
@@ -49,6 +49,8 @@ export interface ServerConfig {
   archiveKeep: number;
   /** How long an evicted archive's object stays for downloads already handed out. */
   archiveGraceSeconds: number;
+  /** A local blob temp file not written for this long is a dead put's and is swept. */
+  tempMaxAgeSeconds: number;
   /** Lifetime of an upload session (its GC lease). */
   sessionTtlSeconds: number;
   /** Lifetime of presigned URLs (pack PUTs, pack and archive GETs). */
@@ -168,6 +170,7 @@ export function loadServerConfig(flags: Flags, env: Env = process.env): ServerCo
     archiveFormats: r.archiveFormats,
     archiveKeep: r.archiveKeep,
     archiveGraceSeconds: r.archiveGraceSeconds ?? r.urlTtlSeconds,
+    tempMaxAgeSeconds: r.tempMaxAgeSeconds ?? Math.max(60, r.urlTtlSeconds),
     sessionTtlSeconds: r.sessionTtlSeconds,
     urlTtlSeconds: r.urlTtlSeconds,
     commitBudgetBytes: r.commitBudgetBytes,
@@ -219,10 +222,12 @@ export function redactUrl(url: string): string {
  * kept in `<dataDir>/secret` (mode 0600) so signed URLs survive restarts.
  */
 export function loadOrCreateSecret(dataDir: string): Buffer {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'secret');
   try {
     const hex = readFileSync(file, 'utf8').trim();
+    // Anyone who reads the key can sign URLs for every blob: keep it the server user's.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
     if (/^[0-9a-f]{64,}$/.test(hex)) return Buffer.from(hex, 'hex');
     throw new TroveError(
       'invalid_config',

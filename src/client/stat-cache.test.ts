@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { saveLocalCopy } from './push/manifest-delta.js';
 import { type CachedFile, defaultCacheDir, StatCache } from './stat-cache.js';
 
 let tmp: string;
@@ -100,6 +101,23 @@ describe('StatCache', () => {
     const c = await StatCache.open({ ...opts(join(tmp, 'r')), server: 'http://y' });
     expect(c.size).toBe(0);
     expect(await readdir(join(tmp, 'cache', 'stat'))).toHaveLength(1);
+  });
+
+  it('keeps the cache private (0700 directory, 0600 files) whatever the umask', async () => {
+    const previous = process.umask(0);
+    try {
+      await mkdir(join(tmp, 'cache', 'stat'), { recursive: true, mode: 0o755 });
+      const c = await StatCache.open(opts(join(tmp, 'r')));
+      c.set('x', await fileAt(join(tmp, 'x'), 'x'));
+      await c.save();
+      const copy = join(tmp, 'cache', 'stat', 'copy.manifest');
+      await saveLocalCopy(copy, Buffer.from('manifest'));
+      expect((await stat(join(tmp, 'cache', 'stat'))).mode & 0o777).toBe(0o700);
+      expect((await stat(c.file)).mode & 0o777).toBe(0o600);
+      expect((await stat(copy)).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it('ignores corrupt and unknown-version files', async () => {

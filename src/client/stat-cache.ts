@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ChunkRef } from '../core/types.js';
@@ -187,10 +187,10 @@ export class StatCache {
       syncedVersion: this.synced,
       files,
     });
-    await mkdir(dirname(this.file), { recursive: true });
+    await makePrivateDir(dirname(this.file));
     const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      await writeFile(tmp, body);
+      await writeFile(tmp, body, { mode: 0o600 });
       await rename(tmp, this.file);
       this.dirty = false;
     } catch (err) {
@@ -243,6 +243,17 @@ function parseRow(row: unknown): [string, CachedFile] | null {
     chunks.push({ digest, size: len });
   }
   return [path, { size, mtimeMs, ctimeMs, ino, executable: x === 1, chunks }];
+}
+
+/**
+ * Creates a cache directory 0700 and takes group/other bits off an existing
+ * one: the stat caches and manifest copies in it list the paths and contents
+ * (chunk digests) of the user's trees.
+ */
+export async function makePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const mode = (await stat(dir)).mode & 0o777;
+  if ((mode & 0o077) !== 0) await chmod(dir, mode & 0o700);
 }
 
 /** realpath of the root, or of its parent when the root does not exist yet. */

@@ -12,7 +12,7 @@ import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { openPostgresStore } from '../adapters/metadata/postgres.js';
 import type { SqlClient } from '../adapters/metadata/sql-client.js';
 import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
-import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
+import { PgBossQueue, type PgBossQueueOptions } from '../adapters/queue/pgboss-queue.js';
 import {
   commitResponse,
   missingChunksResponse,
@@ -53,9 +53,15 @@ export interface Harness extends ServiceDeps {
 }
 
 /** Builds a harness; `config` overrides the default budgets and formats. */
-export async function makeHarness(config: Partial<ServiceConfig> = {}): Promise<Harness> {
+export async function makeHarness(
+  config: Partial<ServiceConfig> = {},
+  options: { queue?: Pick<PgBossQueueOptions, 'leaseSeconds'> } = {},
+): Promise<Harness> {
+  const queueOptions = options.queue ?? {};
   const backends =
-    testEnv().backend === 'postgres+s3' ? await openPostgresS3() : await openEmbedded();
+    testEnv().backend === 'postgres+s3'
+      ? await openPostgresS3(queueOptions)
+      : await openEmbedded(queueOptions);
   const { metadata, queue, driver, local, sql } = backends;
   await queue.start();
   const deps = {
@@ -88,13 +94,15 @@ interface OpenedBackends {
   close(): Promise<void>;
 }
 
-async function openEmbedded(): Promise<OpenedBackends> {
+type QueueOptions = Pick<PgBossQueueOptions, 'leaseSeconds'>;
+
+async function openEmbedded(queueOptions: QueueOptions): Promise<OpenedBackends> {
   const dir = mkdtempSync(join(tmpdir(), 'trove-http-'));
   const { store: metadata, executor, sql } = await openPgliteStore();
   const local = new LocalBlobStore({ root: join(dir, 'blobs'), secret: randomBytes(32) });
   return {
     metadata,
-    queue: new PgBossQueue({ executor, pollIntervalSeconds: 0.5 }),
+    queue: new PgBossQueue({ executor, pollIntervalSeconds: 0.5, ...queueOptions }),
     driver: local,
     local,
     sql,
@@ -102,7 +110,7 @@ async function openEmbedded(): Promise<OpenedBackends> {
   };
 }
 
-async function openPostgresS3(): Promise<OpenedBackends> {
+async function openPostgresS3(queueOptions: QueueOptions): Promise<OpenedBackends> {
   const db = await acquireTestDatabase();
   const s3 = await startS3rver();
   const { store: metadata, sql } = await openPostgresStore({
@@ -114,6 +122,7 @@ async function openPostgresS3(): Promise<OpenedBackends> {
     queue: new PgBossQueue({
       executor: { connectionString: db.url },
       pollIntervalSeconds: 0.5,
+      ...queueOptions,
     }),
     driver: new S3BlobStore({
       bucket: s3.bucket,

@@ -18,10 +18,14 @@ export interface JobQueue {
     data: JobData,
     options?: { singletonKey?: string },
   ): Promise<string | null>;
-  /** Registers a handler; it receives one job at a time per concurrency slot. */
+  /**
+   * Registers a handler; it receives one job at a time per concurrency slot.
+   * `signal` aborts when the job's lease was lost (the worker looked dead and
+   * the job was handed to another): stop without recording an outcome.
+   */
   work(
     name: JobName,
-    handler: (data: JobData) => Promise<void>,
+    handler: (data: JobData, signal: AbortSignal) => Promise<void>,
     options?: { concurrency?: number },
   ): Promise<void>;
   /** Counts jobs by state for one queue (for logs, tests and metrics). */

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { checkedBlobStore } from '../adapters/blob/checked.js';
@@ -14,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
-import { lockDataDir } from './data-dir.js';
+import { lockDataDir, prepareDataDir } from './data-dir.js';
 
 /** The role a process plays; embedded PGlite can only serve the `serve` role. */
 export type ProcessRole = 'serve' | 'worker' | 'fetch-handler';
@@ -72,7 +71,7 @@ export async function openBackends(
         { setting: 'databaseUrl' },
       );
     }
-    if (embedded || config.s3 === undefined) mkdirSync(config.dataDir, { recursive: true });
+    if (embedded || config.s3 === undefined) warnIfExposed(config.dataDir, logger);
     let metadata: MetadataStore;
     let queue: PgBossQueue;
     if (config.databaseUrl === undefined) {
@@ -98,8 +97,17 @@ export async function openBackends(
     let driver: BlobStore;
     if (config.s3 === undefined) {
       const secret = loadOrCreateSecret(config.dataDir);
-      localBlobs = new LocalBlobStore({ root: join(config.dataDir, 'blobs'), secret });
-      driver = localBlobs;
+      const store = new LocalBlobStore({
+        root: join(config.dataDir, 'blobs'),
+        secret,
+        // Only the embedded server holds the data directory's lock; with
+        // PostgreSQL other processes may be writing into the same blobs.
+        exclusive: embedded,
+        staleTempMs: config.tempMaxAgeSeconds * 1000,
+      });
+      localBlobs = store;
+      driver = store;
+      cleanups.push(sweepTempFilesEvery(store, config.tempMaxAgeSeconds * 500, logger));
     } else {
       const s3 = config.s3;
       driver = new S3BlobStore({
@@ -133,4 +141,37 @@ export async function openBackends(
     await closeAll();
     throw err;
   }
+}
+
+/** Creates the data directory private; warns when an existing one lets other users in. */
+function warnIfExposed(dataDir: string, logger: Logger | undefined): void {
+  const { exposedMode } = prepareDataDir(dataDir);
+  if (exposedMode === null) return;
+  const message = `data directory ${dataDir} has mode ${exposedMode.toString(8)}: other local users can list it; trove keeps its own files in it private (0600/0700), chmod 700 it to hide the rest`;
+  if (logger) logger.warn(message, { dataDir, mode: exposedMode.toString(8) });
+  else process.stderr.write(`trove: ${message}\n`);
+}
+
+/**
+ * Removes dead puts' temp files while the process runs (start-up alone let a
+ * long-lived server accumulate them); returns the function that stops it.
+ */
+export function sweepTempFilesEvery(
+  store: LocalBlobStore,
+  intervalMs: number,
+  logger: Logger | undefined,
+): () => void {
+  const timer = setInterval(
+    () => {
+      try {
+        const removed = store.sweepTempFiles();
+        if (removed > 0) logger?.info('removed stale blob temp files', { removed });
+      } catch (err) {
+        logger?.warn('blob temp file sweep failed', { err });
+      }
+    },
+    Math.min(Math.max(intervalMs, 1000), 10 * 60_000),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }

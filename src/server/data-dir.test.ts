@@ -71,7 +71,7 @@ describe('lockDataDir', () => {
     const dir = join(work, 'child');
     const child = await childHolding(dir);
     try {
-      const err = await lockDataDir(dir).catch((e: unknown) => e);
+      const err = await lockDataDir(dir, { waitMs: 0 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'data_dir_locked', details: { pid: child.pid } });
       expect(String((err as Error).message)).toContain(`process ${child.pid}`);
       expect(String((err as Error).message)).toContain('pass another --data');
@@ -95,6 +95,73 @@ describe('lockDataDir', () => {
     const now = JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')) as { pid: number };
     expect(now.pid).toBe(process.pid);
     await lock.release();
+  });
+
+  it('restarts at once after the holder is killed with SIGKILL (dying, not yet reaped)', async () => {
+    const dir = join(work, 'dying');
+    const child = await childHolding(dir);
+    child.kill('SIGKILL');
+    // No wait for the exit: a supervisor restarting right away sees the pid still there.
+    const lock = await lockDataDir(dir);
+    await lock.release();
+    await exited(child);
+  });
+
+  it('takes over from a killed holder its parent has not reaped (a zombie)', async () => {
+    const dir = join(work, 'zombie');
+    const mod = compiledLockModule();
+    const script = `import { lockDataDir } from ${JSON.stringify(mod)}; await lockDataDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`;
+    // sh starts the holder, then becomes `sleep`, which never reaps it: once killed it stays a zombie.
+    const sh = spawn(
+      'sh',
+      [
+        '-c',
+        `"$0" --input-type=module -e "$1" & echo "pid $!"; exec sleep 60`,
+        process.execPath,
+        script,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const pid = await new Promise<number>((resolve) => {
+        let out = '';
+        sh.stdout?.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /pid (\d+)/.exec(out);
+          if (m && out.includes('locked')) resolve(Number(m[1]));
+        });
+      });
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100; i++) {
+        const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+        if (state === 'Z') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const started = Date.now();
+      const lock = await lockDataDir(dir, { waitMs: 60_000 });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await lock.release();
+    } finally {
+      sh.kill('SIGKILL');
+      await exited(sh);
+    }
+  });
+
+  it('gives up on a live holder after the wait, saying what to do', async () => {
+    const dir = join(work, 'patient');
+    const child = await childHolding(dir);
+    try {
+      const started = Date.now();
+      const err = await lockDataDir(dir, { waitMs: 600 }).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(err).toMatchObject({ code: 'data_dir_locked' });
+      expect(String((err as Error).message)).toMatch(/stop it .* or pass another --data/);
+    } finally {
+      child.stdin?.end();
+      await exited(child);
+    }
   });
 
   it('takes over an empty or foreign-host lock file', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +9,19 @@ import { TroveError } from '../errors.js';
 export interface DataDirLock {
   /** Removes the LOCK file if it is still ours (idempotent). */
   release(): Promise<void>;
+}
+
+/**
+ * Creates the data directory 0700 (parents too) when missing. An existing
+ * one is left as the operator made it (it may be a path they chose for other
+ * reasons), but its group/other permission bits are returned so the caller
+ * can warn: trove's own entries in it (db/, blobs/, secret, LOCK) are private
+ * either way.
+ */
+export function prepareDataDir(dir: string): { exposedMode: number | null } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = statSync(dir).mode & 0o777;
+  return { exposedMode: (mode & 0o077) !== 0 ? mode : null };
 }
 
 /** What the LOCK file records about its holder. */
@@ -24,18 +37,34 @@ interface LockInfo {
 // Directories locked by this process: a second server in the same process is refused too.
 const held = new Set<string>();
 
+/** Options of lockDataDir. */
+export interface LockOptions {
+  /**
+   * How long to wait for a holder that still looks alive before refusing
+   * (default 5 s): a process killed with SIGKILL keeps its pid until its
+   * memory is torn down and its parent reaps it, and a supervisor restarting
+   * at once would otherwise be refused by a dead server.
+   */
+  waitMs?: number;
+}
+
+/** Default of LockOptions.waitMs. */
+export const LOCK_WAIT_MS = 5_000;
+const LOCK_POLL_MS = 100;
+
 /**
  * Locks a data directory for this process with a `LOCK` file created
- * exclusively. A lock whose holder is alive on this host is refused with
- * `data_dir_locked`; a lock left by a dead process (or by another host, e.g.
- * a previous container with the same volume) is taken over. Released by
+ * exclusively. A lock whose holder is alive on this host is waited for (up
+ * to `waitMs`), then refused with `data_dir_locked`; a lock left by a dead
+ * process (gone, a zombie, or a reused pid) or by another host (e.g. a
+ * previous container with the same volume) is taken over. Released by
  * `release()` and, as a last resort, on process exit.
  */
-export async function lockDataDir(dir: string): Promise<DataDirLock> {
+export async function lockDataDir(dir: string, options: LockOptions = {}): Promise<DataDirLock> {
   const root = resolve(dir);
   const path = join(root, 'LOCK');
   if (held.has(root)) throw locked(root, await readLock(path));
-  await mkdir(root, { recursive: true });
+  await mkdir(root, { recursive: true, mode: 0o700 });
   const mine: LockInfo = {
     pid: process.pid,
     hostname: hostname(),
@@ -43,14 +72,19 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     nonce: randomUUID(),
   };
   const text = `${JSON.stringify(mine)}\n`;
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + (options.waitMs ?? LOCK_WAIT_MS);
+  for (let takeovers = 0; ; ) {
     if (await createExclusive(path, text)) break;
     const holder = await readLockSettled(path);
-    if (holder && isAlive(holder)) throw locked(root, holder);
-    if (attempt >= 3) throw locked(root, holder);
+    if (holder && isAlive(holder)) {
+      if (Date.now() >= deadline) throw locked(root, holder);
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+      continue;
+    }
+    if (++takeovers > 3) throw locked(root, holder);
     // Stale: replace atomically, then check we are the one who won a racing takeover.
     const tmp = `${path}.${mine.nonce}.tmp`;
-    await writeFile(tmp, text);
+    await writeFile(tmp, text, { mode: 0o600 });
     await rename(tmp, path);
     await new Promise((r) => setTimeout(r, 20));
     if ((await readLock(path))?.nonce === mine.nonce) break;
@@ -78,7 +112,7 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
 
 async function createExclusive(path: string, text: string): Promise<boolean> {
   try {
-    const fh = await open(path, 'wx');
+    const fh = await open(path, 'wx', 0o600);
     try {
       await fh.writeFile(text);
       await fh.sync();
@@ -135,7 +169,22 @@ function isAlive(info: LockInfo): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return !pidReused(info);
+  return !exited(info.pid) && !pidReused(info);
+}
+
+/**
+ * On Linux, a process that has exited but whose parent has not reaped it yet
+ * (state Z, or X while being reaped) still answers `kill(pid, 0)`: it holds
+ * nothing any more, so its lock is stale.
+ */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -166,7 +215,7 @@ function locked(dir: string, holder: LockInfo | null): TroveError {
     : 'another process';
   return new TroveError(
     'data_dir_locked',
-    `data directory ${dir} is in use by ${who}; stop it or pass another --data`,
+    `data directory ${dir} is in use by ${who}; stop it (trove serve exits on SIGTERM) or pass another --data; if that process is not a trove server (its pid was reused), delete ${join(dir, 'LOCK')}`,
     holder ? { pid: holder.pid, hostname: holder.hostname, startedAt: holder.startedAt } : {},
   );
 }

@@ -114,7 +114,7 @@ export async function startWorker(
   };
   await deps.queue.work(
     'materialize',
-    async (data) => {
+    async (data, signal) => {
       logger.debug('materialize started', {
         tenant: data.tenant,
         versionId: data.versionId,
@@ -127,6 +127,8 @@ export async function startWorker(
       const outcome = await materializeArchive(
         { metadata: deps.metadata, blobs: deps.blobs, events },
         data,
+        undefined,
+        signal,
       );
       // Not awaited: the job is done; retention must not hold its queue slot.
       if (outcome === 'built') void safeRetain();

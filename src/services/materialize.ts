@@ -46,6 +46,7 @@ export async function materializeArchive(
   deps: Pick<ServiceDeps, 'metadata' | 'blobs' | 'events'>,
   job: JobData,
   limits: WindowLimits = DEFAULT_WINDOW,
+  signal?: AbortSignal,
 ): Promise<'built' | 'skipped'> {
   const started = performance.now();
   const report = (outcome: MaterializeEvent['outcome'], bytes: number, error?: unknown) =>
@@ -59,7 +60,7 @@ export async function materializeArchive(
       ...(error !== undefined ? { error } : {}),
     });
   try {
-    const result = await buildArchive(deps, job, limits);
+    const result = await buildArchive(deps, job, limits, signal);
     report(result.outcome, result.bytes);
     return result.outcome;
   } catch (err) {
@@ -72,6 +73,7 @@ async function buildArchive(
   deps: Pick<ServiceDeps, 'metadata' | 'blobs'>,
   job: JobData,
   limits: WindowLimits,
+  signal: AbortSignal | undefined,
 ): Promise<{ outcome: 'built' | 'skipped'; bytes: number }> {
   const { metadata, blobs } = deps;
   const { tenant, versionId, format } = job;
@@ -83,6 +85,10 @@ async function buildArchive(
   const tar = Readable.from(versionTar(deps, tenant, versionId, version.createdAt, limits), {
     objectMode: false,
   });
+  // The job's lease was lost (this worker looked dead; another builds now):
+  // stop writing, which fails the put and leaves no object behind.
+  const onAbort = () => tar.destroy(signal?.reason as Error);
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // pipeline propagates a tar (read) error into the compressor, which the put sees.
     const body = pipeline(tar, archiveCompressor(format), () => undefined);
@@ -98,11 +104,15 @@ async function buildArchive(
     return { outcome: 'built', bytes: size };
   } catch (err) {
     tar.destroy();
+    // The run that took over owns the row now: a late 'failed' would hide its build.
+    if (signal?.aborted) throw err;
     const message = err instanceof Error ? err.message : String(err);
     await metadata.updateArchive(tenant, versionId, format, {
       state: 'failed',
       error: message.slice(0, 1000),
     });
     throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -18,8 +18,17 @@ export interface PgBossQueueOptions {
   retryLimit?: number;
   /** Base retry delay in whole seconds; doubled per attempt with jitter (default 2). */
   retryDelaySeconds?: number;
-  /** Lease: a running job not finished within this many seconds is failed and retried (default 900). */
+  /**
+   * Hard cap on one run: pg-boss fails a job still running after this many
+   * seconds, heartbeats or not (default 900).
+   */
   expireInSeconds?: number;
+  /**
+   * Lease of a running job (default 30 s): its worker renews it every quarter
+   * of this; a job whose lease was not renewed for this long belongs to a
+   * dead worker and is re-queued by any live one (checked as often).
+   */
+  leaseSeconds?: number;
 }
 
 const JOB_NAMES: readonly JobName[] = ['materialize'];
@@ -38,11 +47,14 @@ export class PgBossQueue implements JobQueue {
   private readonly poll: number;
   private readonly queueOptions: Omit<PgBoss.Queue, 'name'>;
   private readonly ensured = new Set<string>();
+  private readonly leaseSeconds: number;
+  private reaper: NodeJS.Timeout | undefined;
   private started = false;
 
   constructor(options: PgBossQueueOptions) {
     this.schema = options.schema ?? 'pgboss';
     this.poll = options.pollIntervalSeconds ?? 2;
+    this.leaseSeconds = options.leaseSeconds ?? 30;
     this.queueOptions = {
       policy: 'stately',
       retryLimit: options.retryLimit ?? 5,
@@ -94,6 +106,8 @@ export class PgBossQueue implements JobQueue {
   async stop(graceMs = 30_000): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    clearInterval(this.reaper);
+    this.reaper = undefined;
     // pg-boss clamps the timeout to >= 1 s; running jobs past it are failed (then retried).
     await this.boss.stop({ graceful: true, wait: true, timeout: graceMs, close: true });
   }
@@ -121,11 +135,21 @@ export class PgBossQueue implements JobQueue {
 
   async work(
     name: JobName,
-    handler: (data: JobData) => Promise<void>,
+    handler: (data: JobData, signal: AbortSignal) => Promise<void>,
     options: { concurrency?: number } = {},
   ): Promise<void> {
     this.assertStarted();
     await this.ensureQueue(name);
+    // A starting worker first takes back what dead workers held, then keeps checking.
+    await this.reapExpiredLeases(name);
+    if (this.reaper === undefined) {
+      this.reaper = setInterval(() => {
+        this.reapExpiredLeases(name).catch((err: unknown) => {
+          console.error(`job queue: lease check failed: ${(err as Error).message}`);
+        });
+      }, this.leaseMs() / 4);
+      this.reaper.unref();
+    }
     const slots = Math.max(1, options.concurrency ?? 1);
     // One pg-boss worker per slot, each claiming one job at a time: a failing
     // job then fails alone instead of taking a whole batch with it.
@@ -134,7 +158,7 @@ export class PgBossQueue implements JobQueue {
         name,
         { batchSize: 1, pollingIntervalSeconds: this.poll },
         async (jobs) => {
-          for (const job of jobs) await handler(job.data);
+          for (const job of jobs) await this.runLeased(name, job, handler);
         },
       );
     }
@@ -158,6 +182,84 @@ export class PgBossQueue implements JobQueue {
       out[row.state] = Number(row.n);
     }
     return out;
+  }
+
+  /** Runs SQL on the queue's database (tests simulate crashed workers with it). */
+  async sql(text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    this.assertStarted();
+    return (await this.boss.getDb().executeSql(text, params)).rows as Record<string, unknown>[];
+  }
+
+  /**
+   * Runs one job while renewing its lease (`started_on`, which pg-boss also
+   * measures its expiry from). A renewal that finds the job no longer active
+   * (its lease expired and was reaped) aborts the handler: the job now runs
+   * elsewhere, under a new id.
+   */
+  private async runLeased(
+    name: JobName,
+    job: PgBoss.Job<JobData>,
+    handler: (data: JobData, signal: AbortSignal) => Promise<void>,
+  ): Promise<void> {
+    const lease = new AbortController();
+    const renew = async () => {
+      try {
+        const rows = await this.boss.getDb().executeSql(
+          `UPDATE ${this.schema}.job SET started_on = now()
+            WHERE name = $1 AND id = $2 AND state = 'active' RETURNING id`,
+          [name, job.id],
+        );
+        if (rows.rows.length === 0) {
+          lease.abort(new TroveError('unavailable', 'job lease lost: the job was re-queued'));
+        }
+      } catch {
+        // The database is unreachable: so is every write the handler would make.
+      }
+    };
+    const timer = setInterval(renew, this.leaseMs() / 4);
+    try {
+      await handler(job.data, lease.signal);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /**
+   * Re-queues the jobs of dead workers: an active job whose lease was not
+   * renewed for `leaseSeconds`. One UPDATE moves it out of `active`, so of
+   * several workers checking at once only one re-queues it; the new job has
+   * a new id, so a late completion or failure of the old run (its worker was
+   * only stalled) cannot touch it. The retries left carry over.
+   */
+  private async reapExpiredLeases(name: JobName): Promise<number> {
+    const r = await this.boss.getDb().executeSql(
+      `UPDATE ${this.schema}.job
+          SET state = 'failed', completed_on = now(),
+              output = '{"message":"lease expired: the worker stopped renewing it"}'::jsonb
+        WHERE name = $1 AND state = 'active'
+          AND started_on < now() - make_interval(secs => $2)
+        RETURNING data, singleton_key, retry_limit, retry_count`,
+      [name, this.leaseSeconds],
+    );
+    const reaped = r.rows as {
+      data: JobData;
+      singleton_key: string | null;
+      retry_limit: number;
+      retry_count: number;
+    }[];
+    for (const job of reaped) {
+      const left = job.retry_limit - job.retry_count - 1;
+      if (left < 0) continue;
+      await this.boss.send(name, job.data, {
+        retryLimit: left,
+        ...(job.singleton_key !== null ? { singletonKey: job.singleton_key } : {}),
+      });
+    }
+    return reaped.length;
+  }
+
+  private leaseMs(): number {
+    return Math.max(250, this.leaseSeconds * 1000);
   }
 
   private async ensureQueue(name: string): Promise<void> {

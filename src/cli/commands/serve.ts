@@ -59,6 +59,10 @@ Stops cleanly on SIGINT or SIGTERM.`,
     const config = loadServerConfig(flags, io.env);
     const logger = processLogger(config);
     logProcessWarnings(logger);
+    // A second line of defence behind the explicit 0600/0700 modes trove and
+    // its PGlite filesystem give every file: anything else this process
+    // creates in the data directory is private too (docs/operations.md).
+    process.umask(0o077);
     const server = await startServer(config, { logger });
     const where = config.databaseUrl === undefined ? `data ${config.dataDir}` : 'PostgreSQL';
     io.stdout.write(`trove listening on ${server.url} (${where})\n`);

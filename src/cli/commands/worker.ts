@@ -54,6 +54,10 @@ then go back to the queue for another worker.`,
     const config = loadServerConfig(flags, io.env);
     const logger = processLogger(config, 'worker');
     logProcessWarnings(logger);
+    // A second line of defence behind the explicit 0600/0700 modes trove and
+    // its PGlite filesystem give every file: anything else this process
+    // creates in the data directory is private too (docs/operations.md).
+    process.umask(0o077);
     const worker = await startWorkerProcess(config, { listen: flags.port !== undefined, logger });
     io.stdout.write(
       `trove worker running${worker.url ? ` (health and metrics on ${worker.url})` : ''}\n`,

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PresignedRequestBody } from '../../api/schemas.js';
 import { sha256Hex } from '../../core/digest.js';
@@ -10,6 +10,7 @@ import type { Digest } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import { fetchManifest } from '../pull/manifest.js';
+import { makePrivateDir } from '../stat-cache.js';
 
 /**
  * Below this size the whole manifest is sent without fetching a base: a
@@ -136,8 +137,8 @@ export async function saveLocalCopy(path: string | null, bytes: Buffer): Promise
   if (path === null) return;
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(tmp, bytes);
+    await makePrivateDir(dirname(path));
+    await writeFile(tmp, bytes, { mode: 0o600 });
     await rename(tmp, path);
   } catch {
     // Only the next push's upload size depends on it.

@@ -1,6 +1,22 @@
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+
+/** Mode of every directory the store creates: only the server's user may list or enter it. */
+export const PRIVATE_DIR_MODE = 0o700;
+/** Mode of every file the store creates (objects, temp files, archives). */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/**
+ * Creates `dir` (and missing parents) 0700, and takes group and other bits
+ * off an existing one: the directories the store owns hold every tenant's
+ * data, and an older trove (or a umask of 0) may have left them open.
+ */
+export function ensurePrivateDirSync(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o077) !== 0) chmodSync(dir, mode & PRIVATE_DIR_MODE);
+}
 
 /** Errno codes meaning "there is no file at this path". */
 const MISSING = new Set(['ENOENT', 'ENOTDIR']);
@@ -58,16 +74,25 @@ export async function fsyncNewDirs(dir: string, firstCreated: string | undefined
 }
 
 /**
- * Removes temp files left by puts that died with the process. Runs once at
- * construction, synchronously: the directory only ever holds in-flight uploads.
+ * Removes temp files left by puts that died with their process: those whose
+ * last write is older than `olderThanMs` (0: all of them), except the ones
+ * `inFlight` names (this process's puts still streaming). Synchronous and
+ * bounded by the number of temp files, which only ever holds in-flight
+ * uploads and leftovers.
  */
-export function removeStaleTempFiles(tmpDir: string, olderThanMs: number, now: number): number {
+export function removeStaleTempFiles(
+  tmpDir: string,
+  olderThanMs: number,
+  now: number,
+  inFlight: ReadonlySet<string> = new Set(),
+): number {
   let removed = 0;
   for (const name of readdirSync(tmpDir)) {
+    if (inFlight.has(name)) continue;
     const path = join(tmpDir, name);
     try {
       const st = statSync(path);
-      if (st.isFile() && now - st.mtimeMs > olderThanMs) {
+      if (st.isFile() && now - st.mtimeMs >= olderThanMs) {
         unlinkSync(path);
         removed += 1;
       }

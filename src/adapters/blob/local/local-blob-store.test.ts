@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TroveError } from '../../../errors.js';
 import { checkedBlobStore } from '../checked.js';
@@ -34,6 +34,44 @@ describe('LocalBlobStore on disk', () => {
     await utimes(stale, twoHoursAgo, twoHoursAgo);
     new LocalBlobStore({ root, secret });
     expect(await readdir(join(root, '.tmp'))).toEqual(['fresh.part']);
+  });
+
+  it('removes every temp file at construction when it owns the directory (locked data dir)', async () => {
+    const root = await tempRoot();
+    await mkdir(join(root, '.tmp'));
+    const stale = join(root, '.tmp', 'stale.part');
+    await writeFile(stale, 'old');
+    await writeFile(join(root, '.tmp', 'fresh.part'), 'new');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    new LocalBlobStore({ root, secret, exclusive: true });
+    expect(await readdir(join(root, '.tmp'))).toEqual([]);
+  });
+
+  it('sweeps dead temp files while running, never a put still streaming', async () => {
+    const root = await tempRoot();
+    const store = new LocalBlobStore({ root, secret, staleTempMs: 60_000 });
+    const old = new Date(Date.now() - 120_000);
+    // A put whose sender stalls: its temp file exists and has not been written for a while.
+    const body = new PassThrough();
+    const putting = store.put('k/streaming', body);
+    body.write(Buffer.alloc(10));
+    let [inFlight] = await readdir(join(root, '.tmp'));
+    for (let i = 0; i < 100 && inFlight === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      [inFlight] = await readdir(join(root, '.tmp'));
+    }
+    expect(inFlight).toMatch(/\.part$/);
+    await utimes(join(root, '.tmp', inFlight ?? ''), old, old);
+    // Left by a killed upload: old, and fresh (another process may still write it).
+    await writeFile(join(root, '.tmp', 'dead.part'), 'x');
+    await utimes(join(root, '.tmp', 'dead.part'), old, old);
+    await writeFile(join(root, '.tmp', 'young.part'), 'x');
+    expect(store.sweepTempFiles()).toBe(1);
+    expect((await readdir(join(root, '.tmp'))).sort()).toEqual([inFlight, 'young.part'].sort());
+    body.end(Buffer.from('rest'));
+    expect((await putting).size).toBe(14);
+    expect(await readdir(join(root, '.tmp'))).toEqual(['young.part']);
   });
 
   it('leaves no temp file behind after failed or successful puts', async () => {

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import {
   access,
   constants,
@@ -16,7 +15,16 @@ import { Readable } from 'node:stream';
 import { TroveError } from '../../../errors.js';
 import type { BlobStore, PresignedRequest } from '../../../ports/blob-store.js';
 import { assertValidBlobKey } from '../checked.js';
-import { errnoOf, fsyncNewDirs, isMissing, removeStaleTempFiles, writeFully } from './files.js';
+import {
+  ensurePrivateDirSync,
+  errnoOf,
+  fsyncNewDirs,
+  isMissing,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  removeStaleTempFiles,
+  writeFully,
+} from './files.js';
 import {
   type SignedFields,
   type SignedQuery,
@@ -34,10 +42,24 @@ export interface LocalBlobStoreOptions {
   pathPrefix?: string;
   /** Clock in milliseconds, for tests of expiry. */
   now?: () => number;
+  /**
+   * No other process writes under `root` (the embedded server holds the data
+   * directory's lock): every temp file found at construction is a crash
+   * leftover and is removed, whatever its age. Otherwise (several processes
+   * sharing the directory, PostgreSQL mode) only stale ones are.
+   */
+  exclusive?: boolean;
+  /**
+   * A temp file not written for this long belongs to a put that died (a
+   * streaming put writes at least every MiB): `sweepTempFiles` and the
+   * construction of a non-exclusive store remove it. Default one hour.
+   */
+  staleTempMs?: number;
 }
 
 const TMP_DIR = '.tmp';
-const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Default of LocalBlobStoreOptions.staleTempMs. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Writes are coalesced to this size: fewer syscalls, memory still bounded. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const DELETE_CONCURRENCY = 32;
@@ -67,6 +89,9 @@ export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly secret: Buffer;
   private readonly now: () => number;
+  private readonly staleTempMs: number;
+  /** Names of the temp files this store's puts are writing: never swept. */
+  private readonly inFlight = new Set<string>();
 
   constructor(options: LocalBlobStoreOptions) {
     this.root = resolve(options.root);
@@ -81,8 +106,19 @@ export class LocalBlobStore implements BlobStore {
       throw new TroveError('invalid_config', `invalid blob path prefix: ${this.pathPrefix}`);
     }
     this.now = options.now ?? Date.now;
-    mkdirSync(this.tmpDir, { recursive: true });
-    removeStaleTempFiles(this.tmpDir, STALE_TEMP_MS, Date.now());
+    ensurePrivateDirSync(this.root);
+    ensurePrivateDirSync(this.tmpDir);
+    this.staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
+    removeStaleTempFiles(this.tmpDir, options.exclusive ? 0 : this.staleTempMs, Date.now());
+  }
+
+  /**
+   * Removes temp files of puts that died (killed uploads and archive builds):
+   * those not written for `staleTempMs`, never one this store is writing.
+   * Returns how many were removed.
+   */
+  sweepTempFiles(): number {
+    return removeStaleTempFiles(this.tmpDir, this.staleTempMs, Date.now(), this.inFlight);
   }
 
   async stat(key: string): Promise<{ size: number } | null> {
@@ -133,14 +169,16 @@ export class LocalBlobStore implements BlobStore {
     options?: { size?: number; sha256?: string; contentType?: string },
   ): Promise<{ size: number; sha256: string }> {
     const target = this.pathOf(key);
-    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
+    const tmpName = `${randomUUID()}.part`;
+    const tmp = join(this.tmpDir, tmpName);
     const hash = createHash('sha256');
     const expected = options?.size;
     let size = 0;
     let fh: FileHandle | undefined;
     let renamed = false;
+    this.inFlight.add(tmpName);
     try {
-      fh = await open(tmp, 'wx', 0o644);
+      fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
       let batch: Buffer[] = [];
       let batchBytes = 0;
       // Async iteration pulls one chunk at a time, so a slow disk slows the
@@ -185,7 +223,7 @@ export class LocalBlobStore implements BlobStore {
       await fh.close();
       fh = undefined;
       const dir = dirname(target);
-      const firstCreated = await mkdir(dir, { recursive: true });
+      const firstCreated = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await rename(tmp, target);
       renamed = true;
       await fsyncNewDirs(dir, firstCreated);
@@ -196,6 +234,7 @@ export class LocalBlobStore implements BlobStore {
     } finally {
       await fh?.close().catch(() => {});
       if (!renamed) await rm(tmp, { force: true }).catch(() => {});
+      this.inFlight.delete(tmpName);
     }
   }
 
@@ -233,7 +272,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async ping(): Promise<void> {
-    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await access(this.root, constants.W_OK);
     await access(this.tmpDir, constants.W_OK);
   }
