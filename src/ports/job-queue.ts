@@ -10,8 +10,9 @@ export interface JobQueue {
   stop(graceMs?: number): Promise<void>;
   /**
    * Enqueues a job. `singletonKey` makes a second enqueue with the same key a
-   * no-op while the first is queued or running. Returns the job id, or null
-   * when deduplicated.
+   * no-op while the first is queued or running, except that a job waiting out
+   * a retry back-off is brought forward to run now. Returns the job id, or
+   * null when deduplicated.
    */
   enqueue(
     name: JobName,

@@ -7,15 +7,6 @@ import type { MetadataStore } from '../ports/metadata-store.js';
 import { readRange } from './blob-io.js';
 import { packKey } from './keys.js';
 
-/**
- * Failures that prove the object's bytes can never be a valid pack under its
- * key (they do not hash to it, or their structure is broken): no honest
- * upload of that key can be harmed by removing them. A size that differs
- * from this session's declaration proves nothing about the object (another
- * session may have uploaded it with its own, correct size), so it is
- * rejected without touching the object.
- */
-const GARBAGE = new Set(['digest_mismatch', 'invalid_pack']);
 const REJECTED = new Set(['digest_mismatch', 'size_mismatch', 'invalid_pack']);
 
 /**
@@ -25,9 +16,12 @@ const REJECTED = new Set(['digest_mismatch', 'size_mismatch', 'invalid_pack']);
  * never indexed, and the error says which check failed.
  *
  * Deletion on failure follows invariant 10: the object is removed only when
- * its bytes are proven garbage for its key and no live or condemned pack row
- * of the tenant exists for it (checked right before the delete), so a failed
- * verification can never remove an object a committed row references.
+ * its bytes are proven garbage for its key (they are not a valid pack with
+ * that id at their real size) and no live or condemned pack row of the
+ * tenant exists for it (checked right before the delete), so a failed
+ * verification can never remove an object a committed row references. A
+ * session that merely declared the wrong size for a valid object (another
+ * session's good upload) deletes nothing.
  */
 export async function verifyUploadedPack(
   deps: { blobs: BlobStore; metadata: MetadataStore },
@@ -42,48 +36,65 @@ export async function verifyUploadedPack(
       packs: [pack.id],
     });
   }
-  try {
-    if (stat.size !== pack.size) {
-      throw new TroveError(
+  // The object is judged at its real size; a wrong declaration is reported after.
+  const verdict = await verifyObject(blobs, key, { id: pack.id, size: stat.size }).then(
+    (chunks) => ({ chunks, error: null }),
+    (err: unknown) => {
+      if (err instanceof TroveError && REJECTED.has(err.code)) return { chunks: null, error: err };
+      throw err;
+    },
+  );
+  if (verdict.error !== null) {
+    const row = (await deps.metadata.getPacks(tenant, [pack.id]))[0];
+    // No row, or a row whose object the server already found gone: nothing
+    // committed can be at this key, only garbage a failed upload left, which
+    // would block every honest (conditional) upload of the same id.
+    if (row === undefined || row.state === 'missing') await blobs.delete([key]);
+  }
+  // A length other than the declared one is what the uploader can act on, so it is reported first.
+  if (stat.size !== pack.size) {
+    throw rejected(
+      pack.id,
+      new TroveError(
         'size_mismatch',
         `pack ${pack.id} is ${stat.size} bytes, declared ${pack.size}`,
-      );
-    }
-    if (pack.size < PACK_TRAILER_SIZE) {
-      throw new TroveError('invalid_pack', `pack ${pack.id} is shorter than its trailer`);
-    }
-    const trailerBytes = await readRange(blobs, key, {
-      start: pack.size - PACK_TRAILER_SIZE,
-      end: pack.size,
-    });
-    const trailer = parsePackTrailer(trailerBytes);
-    const footerStart = pack.size - PACK_TRAILER_SIZE - trailer.footerSize;
-    if (footerStart < 0) throw new TroveError('invalid_pack', `pack ${pack.id} footer overflows`);
-    const footer = await readRange(blobs, key, {
-      start: footerStart,
-      end: pack.size - PACK_TRAILER_SIZE,
-    });
-    const chunks = parsePackFooter(footer, trailer, pack.size);
-    const verifier = new PackVerifier(pack.id, pack.size, chunks);
-    for await (const part of await blobs.get(key)) verifier.update(part as Buffer);
-    verifier.finish();
-    return chunks;
-  } catch (err) {
-    if (err instanceof TroveError && REJECTED.has(err.code)) {
-      const row = GARBAGE.has(err.code)
-        ? (await deps.metadata.getPacks(tenant, [pack.id]))[0]
-        : null;
-      // No row, or a row whose object the server already found gone: nothing
-      // committed can be at this key, only what this failed upload left.
-      if (GARBAGE.has(err.code) && (row === undefined || row?.state === 'missing')) {
-        // Garbage under a content address blocks every honest (conditional) upload of it.
-        await blobs.delete([key]);
-      }
-      throw new TroveError(err.code, `pack ${pack.id} rejected: ${err.message}`, {
-        ...err.details,
-        pack: pack.id,
-      });
-    }
-    throw err;
+      ),
+    );
   }
+  if (verdict.error !== null) throw rejected(pack.id, verdict.error);
+  return verdict.chunks;
+}
+
+function rejected(id: Digest, err: TroveError): TroveError {
+  return new TroveError(err.code, `pack ${id} rejected: ${err.message}`, {
+    ...err.details,
+    pack: id,
+  });
+}
+
+/** Checks the object's structure, every chunk digest and its SHA-256 against `pack`. */
+async function verifyObject(
+  blobs: BlobStore,
+  key: string,
+  pack: { id: Digest; size: number },
+): Promise<PackedChunk[]> {
+  if (pack.size < PACK_TRAILER_SIZE) {
+    throw new TroveError('invalid_pack', `pack ${pack.id} is shorter than its trailer`);
+  }
+  const trailerBytes = await readRange(blobs, key, {
+    start: pack.size - PACK_TRAILER_SIZE,
+    end: pack.size,
+  });
+  const trailer = parsePackTrailer(trailerBytes);
+  const footerStart = pack.size - PACK_TRAILER_SIZE - trailer.footerSize;
+  if (footerStart < 0) throw new TroveError('invalid_pack', `pack ${pack.id} footer overflows`);
+  const footer = await readRange(blobs, key, {
+    start: footerStart,
+    end: pack.size - PACK_TRAILER_SIZE,
+  });
+  const chunks = parsePackFooter(footer, trailer, pack.size);
+  const verifier = new PackVerifier(pack.id, pack.size, chunks);
+  for await (const part of await blobs.get(key)) verifier.update(part as Buffer);
+  verifier.finish();
+  return chunks;
 }

@@ -78,7 +78,13 @@ export async function finalizeCommitTx(
   if (inserted.rows.length === 0) {
     // A push of a version that exists is a repair (one of its packs went
     // missing): this commit checked every chunk of the manifest, so the packs
-    // it found are exactly what the version needs now.
+    // it found are exactly what the version needs now, and an archive build
+    // that failed for want of them may run again.
+    await tx.query(
+      `UPDATE archives SET state = 'pending', error = NULL, updated_at = now()
+        WHERE tenant_id = $1 AND version_id = $2 AND state = 'failed'`,
+      [tenant, v.id],
+    );
     await tx.query(
       `DELETE FROM version_packs WHERE tenant_id = $1 AND version_id = $3
           AND pack_id NOT IN (SELECT pack_id FROM session_ref_packs

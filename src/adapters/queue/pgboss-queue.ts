@@ -126,7 +126,16 @@ export class PgBossQueue implements JobQueue {
             WHERE name = $1 AND singleton_key = $2 AND state::text = ANY($3::text[]) LIMIT 1`,
         [name, key, OPEN_STATES],
       );
-      if (running.rows.length > 0) return null;
+      if (running.rows.length > 0) {
+        // Someone wants this job's result now (a repair push, a re-push): a
+        // job waiting out a retry back-off runs at once instead.
+        await this.boss.getDb().executeSql(
+          `UPDATE ${this.schema}.job SET start_after = now()
+            WHERE name = $1 AND singleton_key = $2 AND state = 'retry' AND start_after > now()`,
+          [name, key],
+        );
+        return null;
+      }
     }
     // The stately index treats a missing key as '' (all keyless jobs would
     // collide), so a job without a key gets a unique one.
