@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forwardChildOutput } from '../../src/testing/test-logs.js';
 import { type E2eBackend, openE2eBackend } from '../e2e/backends.js';
 import { describeTree } from '../e2e/harness.js';
 
@@ -134,6 +135,7 @@ serve({ fetch, hostname: '127.0.0.1', port: 0 }, (info) => console.log(\`port \$
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       host = child;
+      forwardChildOutput(child, 'fetch handler');
       let output = '';
       child.stderr.on('data', (d: Buffer) => {
         output += d.toString();
