@@ -6,6 +6,11 @@ export const config = defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Output of passing tests is noise: console output (vitest) and raw
+    // stdout/stderr writes (src/testing/test-logs-setup.ts) are shown only for a
+    // failing test. TROVE_TEST_LOGS=1 shows everything.
+    silent: process.env.TROVE_TEST_LOGS === '1' ? false : 'passed-only',
+    setupFiles: ['src/testing/test-logs-setup.ts'],
   },
 });
 

@@ -3,23 +3,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitCodeOf, type TroveError, toTroveError } from '../errors.js';
 import { type Command, type CommandContext, parseCommandArgs, usageError } from './command.js';
-import { diffCommand } from './commands/diff.js';
-import { logCommand } from './commands/log.js';
-import { lsCommand } from './commands/ls.js';
-import { pullCommand } from './commands/pull.js';
-import { pushCommand } from './commands/push.js';
-import { serveCommand } from './commands/serve.js';
-import { workerCommand } from './commands/worker.js';
 import { type CliIo, processIo } from './io.js';
 
-const COMMANDS: readonly Command<unknown>[] = [
-  serveCommand,
-  workerCommand,
-  pushCommand,
-  pullCommand,
-  logCommand,
-  diffCommand,
-  lsCommand,
+/**
+ * The commands by name, each module imported only when its command runs (or
+ * for the help list): `trove --version` loads none of them, and the client
+ * commands never load `serve`'s and `worker`'s server code.
+ */
+const COMMANDS: readonly { name: string; load: () => Promise<Command<unknown>> }[] = [
+  { name: 'serve', load: async () => (await import('./commands/serve.js')).serveCommand },
+  { name: 'worker', load: async () => (await import('./commands/worker.js')).workerCommand },
+  { name: 'push', load: async () => (await import('./commands/push.js')).pushCommand },
+  { name: 'pull', load: async () => (await import('./commands/pull.js')).pullCommand },
+  { name: 'log', load: async () => (await import('./commands/log.js')).logCommand },
+  { name: 'diff', load: async () => (await import('./commands/diff.js')).diffCommand },
+  { name: 'ls', load: async () => (await import('./commands/ls.js')).lsCommand },
 ];
 
 /**
@@ -32,7 +30,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     const [first, ...rest] = argv;
     if (first === '--help' || first === '-h' || first === 'help') {
-      io.stdout.write(`${topHelp()}\n`);
+      io.stdout.write(`${await topHelp()}\n`);
       return 0;
     }
     if (first === '--version' || first === '-V') {
@@ -40,13 +38,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return 0;
     }
     if (first === undefined) {
-      io.stderr.write(`${topHelp()}\n`);
+      io.stderr.write(`${await topHelp()}\n`);
       return exitCodeOf('invalid_request');
     }
-    const command = COMMANDS.find((c) => c.name === first);
-    if (!command) {
+    const entry = COMMANDS.find((c) => c.name === first);
+    if (!entry) {
       throw usageError('', `unknown command ${JSON.stringify(first)}`);
     }
+    const command = await entry.load();
     commandName = command.name;
     const args = parseCommandArgs(command, rest);
     if (args === null) {
@@ -93,9 +92,10 @@ function hintFor(e: TroveError, command: string): string | null {
   }
 }
 
-function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+async function topHelp(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
   return `trove ${version()}: versioned directory trees in object storage, with deduplication
 
 usage: trove COMMAND [options]

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { forwardChildOutput } from '../testing/test-logs.js';
 import { lockDataDir } from './data-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,8 +40,9 @@ async function childHolding(dir: string): Promise<ChildProcess> {
     process.stdin.on('end', async () => { await lock.release(); process.exit(0); });
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  forwardChildOutput(child, 'lock holder', ['stderr']);
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (b: Buffer) => {
       if (b.toString().includes('locked')) resolve();

@@ -4,6 +4,7 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promise
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { forwardChildOutput } from '../../src/testing/test-logs.js';
 
 /** End-to-end helpers: real `trove serve` processes and the real CLI, nothing in-process. */
 
@@ -75,6 +76,7 @@ export async function startServe(options: ServeOptions = {}): Promise<ServeProce
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...inherited, TROVE_LOG_FORMAT: 'json', ...options.env },
   });
+  forwardChildOutput(proc, `${options.command ?? 'serve'} :${port}`);
   let output = '';
   proc.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
@@ -135,6 +137,7 @@ export function runCli(
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    forwardChildOutput(proc, `trove ${args[0] ?? ''}`);
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => {

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { forwardChildOutput } from '../../testing/test-logs.js';
 import { openPglite } from './pglite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,8 +57,9 @@ async function writeThenKill(dataDir: string, durable: boolean, acks: number): P
     }
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  forwardChildOutput(child, 'pglite child', ['stderr']);
   const acked: number[] = [];
   let buffer = '';
   await new Promise<void>((resolve, reject) => {
