@@ -21,6 +21,7 @@ import {
   type VersionDetail,
   versionDetailSchema,
 } from '../api/schemas.js';
+import { delay } from '../core/concurrency.js';
 import { isErrorCode, TroveError } from '../errors.js';
 
 /** Options of a TroveClient. */
@@ -56,43 +57,62 @@ export class TroveClient {
     this.onRequest = options.onRequest;
   }
 
-  listStorages(cursor?: string, limit?: number): Promise<ListStoragesResponse> {
-    return this.api('GET', `/v1/storages${query({ cursor, limit })}`, listStoragesResponse);
+  // Every API call takes an optional AbortSignal last: it cancels the request
+  // in flight and any retry back-off, rejecting with the signal's reason.
+
+  listStorages(
+    cursor?: string,
+    limit?: number,
+    signal?: AbortSignal,
+  ): Promise<ListStoragesResponse> {
+    return this.api('GET', `/v1/storages${query({ cursor, limit })}`, listStoragesResponse, {
+      signal,
+    });
   }
 
-  getStorage(storage: string): Promise<StorageSummary> {
-    return this.api('GET', `/v1/storages/${enc(storage)}`, storageSchema);
+  getStorage(storage: string, signal?: AbortSignal): Promise<StorageSummary> {
+    return this.api('GET', `/v1/storages/${enc(storage)}`, storageSchema, { signal });
   }
 
   listVersions(
     storage: string,
     page: { cursor?: string; limit?: number } = {},
+    signal?: AbortSignal,
   ): Promise<ListVersionsResponse> {
     return this.api(
       'GET',
       `/v1/storages/${enc(storage)}/versions${query(page)}`,
       listVersionsResponse,
+      { signal },
     );
   }
 
-  getVersion(storage: string, ref: string): Promise<VersionDetail> {
+  getVersion(storage: string, ref: string, signal?: AbortSignal): Promise<VersionDetail> {
     return this.api(
       'GET',
       `/v1/storages/${enc(storage)}/versions/${enc(ref)}`,
       versionDetailSchema,
+      { signal },
     );
   }
 
-  startUpload(storage: string, body: StartUploadRequest): Promise<StartUploadResponse> {
-    return this.api('POST', `/v1/storages/${enc(storage)}/uploads`, startUploadResponse, body);
+  startUpload(
+    storage: string,
+    body: StartUploadRequest,
+    signal?: AbortSignal,
+  ): Promise<StartUploadResponse> {
+    return this.api('POST', `/v1/storages/${enc(storage)}/uploads`, startUploadResponse, {
+      body,
+      signal,
+    });
   }
 
-  async missingChunks(session: string, digests: string[]): Promise<string[]> {
+  async missingChunks(session: string, digests: string[], signal?: AbortSignal): Promise<string[]> {
     const res = await this.api(
       'POST',
       `/v1/uploads/${enc(session)}/missing`,
       missingChunksResponse,
-      { digests },
+      { body: { digests }, signal },
     );
     return res.missing;
   }
@@ -100,32 +120,49 @@ export class TroveClient {
   presignPacks(
     session: string,
     packs: { id: string; size: number }[],
+    signal?: AbortSignal,
   ): Promise<PresignPacksResponse> {
-    return this.api('POST', `/v1/uploads/${enc(session)}/packs`, presignPacksResponse, { packs });
+    return this.api('POST', `/v1/uploads/${enc(session)}/packs`, presignPacksResponse, {
+      body: { packs },
+      signal,
+    });
   }
 
   /** One commit call; the caller repeats while the answer is 'verifying'. */
-  commit(session: string): Promise<CommitResponse> {
-    return this.api('POST', `/v1/uploads/${enc(session)}/commit`, commitResponse, {});
+  commit(session: string, signal?: AbortSignal): Promise<CommitResponse> {
+    return this.api('POST', `/v1/uploads/${enc(session)}/commit`, commitResponse, {
+      body: {},
+      signal,
+    });
   }
 
   /** Tells the server these packs answered 404; it checks and returns the ones really gone. */
-  async missingPacks(storage: string, version: string, packs: string[]): Promise<string[]> {
+  async missingPacks(
+    storage: string,
+    version: string,
+    packs: string[],
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     const res = await this.api(
       'POST',
       `/v1/storages/${enc(storage)}/versions/${enc(version)}/missing-packs`,
       missingPacksResponse,
-      { packs },
+      { body: { packs }, signal },
     );
     return res.missing;
   }
 
-  plan(storage: string, version: string, digests: string[]): Promise<PlanResponse> {
+  plan(
+    storage: string,
+    version: string,
+    digests: string[],
+    signal?: AbortSignal,
+  ): Promise<PlanResponse> {
     return this.api(
       'POST',
       `/v1/storages/${enc(storage)}/versions/${enc(version)}/plan`,
       planResponse,
-      { digests },
+      { body: { digests }, signal },
     );
   }
 
@@ -217,21 +254,27 @@ export class TroveClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    body?: unknown,
+    { body, signal }: { body?: unknown; signal?: AbortSignal | undefined } = {},
   ): Promise<z.infer<S>> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const res = await this.withRetries(() => {
-      this.notify('api', method);
-      return fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        ...(payload !== undefined ? { body: payload } : {}),
-      });
-    });
+    const res = await this.withRetries(
+      () => {
+        this.notify('api', method);
+        return fetch(`${this.baseUrl}${path}`, {
+          method,
+          headers,
+          ...(payload !== undefined ? { body: payload } : {}),
+          ...(signal ? { signal } : {}),
+        });
+      },
+      RETRYABLE,
+      signal,
+    );
     const json: unknown = await res.json().catch(() => {
+      if (signal?.aborted) throw signal.reason;
       throw new TroveError('internal', `${method} ${path}: the server sent a non-JSON answer`);
     });
     const parsed = schema.safeParse(json);
@@ -263,14 +306,15 @@ export class TroveClient {
     for (let i = 0; i < this.retries; i++) {
       if (i > 0) {
         const backoff = Math.min(2000, 100 * 2 ** (i - 1)) * (0.5 + Math.random());
-        await sleep(wait ?? backoff, signal);
+        await delay(wait ?? backoff, signal);
       }
       wait = null;
       let res: Response;
       try {
         res = await attempt();
       } catch (err) {
-        if ((err as Error).name === 'AbortError') throw err;
+        // An abort is the caller's decision, not a transport failure: never retried.
+        if ((err as Error).name === 'AbortError' || signal?.aborted) throw err;
         lastError = new TroveError(
           'unreachable',
           `cannot reach the trove server at ${this.baseUrl}: ${(err as Error).message}. Is \`trove serve\` running? Set --server or TROVE_URL.`,
@@ -333,19 +377,4 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   if (!Number.isFinite(ms) || ms < 0) return null;
   // Jitter spreads the clients a busy server refused at the same moment.
   return Math.min(MAX_RETRY_AFTER_MS, ms * (1 + Math.random() * 0.2));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

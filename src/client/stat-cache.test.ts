@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { saveLocalCopy } from './push/manifest-delta.js';
+import { saveKeptManifest } from './local-state.js';
 import { type CachedFile, defaultCacheDir, StatCache } from './stat-cache.js';
 
 let tmp: string;
@@ -111,7 +111,7 @@ describe('StatCache', () => {
       c.set('x', await fileAt(join(tmp, 'x'), 'x'));
       await c.save();
       const copy = join(tmp, 'cache', 'stat', 'copy.manifest');
-      await saveLocalCopy(copy, Buffer.from('manifest'));
+      await saveKeptManifest(copy, Buffer.from('manifest'));
       expect((await stat(join(tmp, 'cache', 'stat'))).mode & 0o777).toBe(0o700);
       expect((await stat(c.file)).mode & 0o777).toBe(0o600);
       expect((await stat(copy)).mode & 0o777).toBe(0o600);

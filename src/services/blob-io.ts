@@ -17,21 +17,3 @@ export async function collect(stream: Readable): Promise<Buffer> {
   for await (const part of stream) parts.push(Buffer.isBuffer(part) ? part : Buffer.from(part));
   return Buffer.concat(parts);
 }
-
-/** Runs `fn` over items with at most `limit` in flight, keeping result order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const run = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return results;
-}

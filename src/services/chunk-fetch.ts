@@ -1,11 +1,12 @@
 import { decompressChunk } from '../core/codec.js';
+import { mapLimit } from '../core/concurrency.js';
 import { sha256Hex } from '../core/digest.js';
 import { coalesceRanges } from '../core/ranges.js';
 import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
-import { mapLimit, readRange } from './blob-io.js';
+import { readRange } from './blob-io.js';
 import type { ServiceEvents } from './deps.js';
 import { packKey } from './keys.js';
 import { assertPacksPresent, confirmMissingPacks, packMissingError } from './pack-health.js';

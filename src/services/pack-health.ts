@@ -1,7 +1,7 @@
+import { mapLimit } from '../core/concurrency.js';
 import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { IndexedChunk } from '../ports/metadata-store.js';
-import { mapLimit } from './blob-io.js';
 import type { ServiceDeps } from './deps.js';
 import { packKey } from './keys.js';
 

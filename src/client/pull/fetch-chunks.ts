@@ -1,6 +1,7 @@
 import type { PlanResponse } from '../../api/schemas.js';
 import { LIMITS } from '../../api/schemas.js';
 import { decompressChunk } from '../../core/codec.js';
+import { mapLimit } from '../../core/concurrency.js';
 import { sha256Hex } from '../../core/digest.js';
 import type { ChunkCodec, Digest } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
@@ -49,7 +50,12 @@ export async function fetchChunks(options: FetchChunksOptions): Promise<{ chunks
   const delivered = new Set<Digest>();
   const step = LIMITS.maxDigestsPerRequest;
   const planAt = (i: number) => {
-    const p = client.plan(options.storage, options.version, digests.slice(i, i + step));
+    const p = client.plan(
+      options.storage,
+      options.version,
+      digests.slice(i, i + step),
+      options.signal,
+    );
     // Awaited in turn; a failure before then must not go unhandled.
     p.catch(() => undefined);
     return p;
@@ -73,12 +79,9 @@ export async function fetchChunks(options: FetchChunksOptions): Promise<{ chunks
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const scoped = { ...options, signal };
-    await runLimited(
-      tasks,
-      options.concurrency ?? 8,
-      (t) => fetchRange(t, delivered, scoped),
-      () => stop.abort(),
-    );
+    await mapLimit(tasks, options.concurrency ?? 8, (t) => fetchRange(t, delivered, scoped), {
+      onFail: () => stop.abort(),
+    });
   }
   const missing = digests.filter((d) => !delivered.has(d));
   if (missing.length > 0)
@@ -127,7 +130,7 @@ async function reportMissing(
   options: FetchChunksOptions,
 ): Promise<TroveError> {
   const gone = await options.client
-    .missingPacks(options.storage, options.version, [pack])
+    .missingPacks(options.storage, options.version, [pack], options.signal)
     .catch(() => [] as string[]);
   if (!gone.includes(pack)) return err;
   return new TroveError(
@@ -201,34 +204,4 @@ function decompress(codec: ChunkCodec, stored: Buffer, rawSize: number, digest: 
   if (raw.length !== rawSize || actual !== digest)
     throw new TroveError('digest_mismatch', `chunk ${digest} hashes to ${actual}`, { digest });
   return raw;
-}
-
-/**
- * Runs `fn` over items with at most `limit` in flight. The first failure
- * stops new starts and calls `onFail`; it is rethrown once every call in
- * flight has settled, so nothing keeps running after this returns.
- */
-export async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-  onFail?: () => void,
-): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | null = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        if (failure === null) {
-          failure = { err };
-          onFail?.();
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure !== null) throw (failure as { err: unknown }).err;
 }

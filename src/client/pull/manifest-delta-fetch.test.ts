@@ -6,15 +6,11 @@ import type { VersionDetail } from '../../api/schemas.js';
 import { loadServerConfig } from '../../config.js';
 import { type RunningServer, startServer } from '../../server/serve.js';
 import { TroveClient } from '../api-client.js';
-import { localCopyPath } from '../push/manifest-delta.js';
+import { keptManifestPath, localManifestBase, savePulledManifest } from '../local-state.js';
 import { push } from '../push.js';
 import { StatCache } from '../stat-cache.js';
 import { fetchManifest } from './manifest.js';
-import {
-  fetchManifestViaDelta,
-  localManifestBase,
-  savePulledManifest,
-} from './manifest-delta-fetch.js';
+import { fetchManifestViaDelta } from './manifest-delta-fetch.js';
 
 let tmp: string;
 let server: RunningServer;
@@ -49,7 +45,7 @@ beforeAll(async () => {
   cacheFile = (await StatCache.open({ cacheDir, root: dir, server: client.baseUrl, storage: 's' }))
     .file;
   // The manifest push left beside the stat cache: what an incremental pull holds.
-  v1Bytes = await readFile(localCopyPath(cacheFile));
+  v1Bytes = await readFile(keptManifestPath(cacheFile));
   const edited = new Set(Array.from({ length: 40 }, (_, k) => k * 100 + 7));
   const other = join(tmp, 'edited');
   await writeFiles(other, 4000, edited);
@@ -128,12 +124,12 @@ describe('local manifest copy', () => {
     const file = join(tmp, 'pulled', 'cache.json');
     const viaDelta = await fetchManifestViaDelta(client, 's', v2, { id: v1, bytes: v1Bytes });
     await savePulledManifest(file, v2.id, viaDelta);
-    expect((await readFile(localCopyPath(file))).equals(v2Bytes)).toBe(true);
+    expect((await readFile(keptManifestPath(file))).equals(v2Bytes)).toBe(true);
     expect(await localManifestBase(file, v2.id)).toEqual({ id: v2.id, bytes: v2Bytes });
     // A manifest that came whole is re-encoded to the same bytes.
     const other = join(tmp, 'pulled2', 'cache.json');
     await savePulledManifest(other, v2.id, await fetchManifest(client, v2));
-    expect((await readFile(localCopyPath(other))).equals(v2Bytes)).toBe(true);
+    expect((await readFile(keptManifestPath(other))).equals(v2Bytes)).toBe(true);
     // Never saved under the wrong id.
     await savePulledManifest(join(tmp, 'pulled3', 'c.json'), v1, await fetchManifest(client, v2));
     expect(await localManifestBase(join(tmp, 'pulled3', 'c.json'), v1)).toBeNull();

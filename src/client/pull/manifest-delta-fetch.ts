@@ -2,14 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { MANIFEST_DELTA_VERSION_HEADER, type VersionDetail } from '../../api/schemas.js';
-import { decodeManifest, encodeManifest } from '../../core/manifest.js';
+import { decodeManifest } from '../../core/manifest.js';
 import { mergeManifestDelta } from '../../core/manifest-delta-merge.js';
 import { manifestError } from '../../core/manifest-line.js';
 import type { Digest } from '../../core/types.js';
 import { createZstdDecompressStream } from '../../core/zstd-stream.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
-import { localCopyPath, readLocalCopy, saveLocalCopy } from '../push/manifest-delta.js';
 import { type FetchedManifest, fetchManifest } from './manifest.js';
 
 /** A manifest the client already holds: in memory or in a file. */
@@ -114,38 +113,4 @@ function mismatch(version: VersionDetail, why: string): TroveError {
     `manifest rebuilt from a delta does not match version ${version.id}: ${why}`,
     { version: version.id },
   );
-}
-
-/**
- * The base for a delta pull: the manifest kept beside a tree's stat cache
- * (by the last push or pull of that tree), if it is `syncedVersion`'s
- * (checked by SHA-256, so a stale or damaged copy is never offered).
- */
-export async function localManifestBase(
-  statCacheFile: string,
-  syncedVersion: Digest | null,
-): Promise<ManifestBase | null> {
-  if (syncedVersion === null) return null;
-  const bytes = await readLocalCopy(localCopyPath(statCacheFile), syncedVersion);
-  return bytes === null ? null : { id: syncedVersion, bytes };
-}
-
-/**
- * Keeps a pulled manifest beside the stat cache, where push (base of its
- * next delta) and the next pull (base of its delta) look for it. Best
- * effort, atomic. A manifest that came whole is re-encoded (canonical, so
- * the bytes are the same) and saved only if it hashes to `version`.
- */
-export async function savePulledManifest(
-  statCacheFile: string,
-  version: Digest,
-  fetched: FetchedManifest & { manifest?: Buffer | null },
-): Promise<void> {
-  let bytes = fetched.manifest ?? null;
-  if (bytes === null) {
-    const encoded = encodeManifest(fetched.entries);
-    if (encoded.id !== version) return;
-    bytes = encoded.bytes;
-  }
-  await saveLocalCopy(localCopyPath(statCacheFile), bytes);
 }

@@ -4,17 +4,13 @@ import type { ArchiveSummary, VersionDetail } from '../../api/schemas.js';
 import type { ArchiveFormat, ManifestEntry } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
-import { StatCache } from '../stat-cache.js';
+import { LocalState } from '../local-state.js';
+import type { StatCache } from '../stat-cache.js';
 import { extractArchive, type PendingArchive, startArchiveGet } from './archive.js';
 import { type FetchedManifest, fetchManifest } from './manifest.js';
-import {
-  fetchManifestViaDelta,
-  localManifestBase,
-  savePulledManifest,
-} from './manifest-delta-fetch.js';
+import { fetchManifestViaDelta } from './manifest-delta-fetch.js';
 import { buildFromPacks, type PacksBuildResult } from './packs.js';
 import { ProgressTracker, type PullProgress } from './progress.js';
-import { recordTree } from './record.js';
 import { makeTempDir, recoverTarget, swapIn, type TargetState, targetState } from './swap.js';
 
 export type { PullProgress } from './progress.js';
@@ -110,17 +106,16 @@ async function pullTree(
   progress.phase('resolve');
   await recoverTarget(target);
   const state = await targetState(target);
-  const [version, cache] = await Promise.all([
-    client.getVersion(storage, options.ref ?? 'latest'),
-    options.cacheDir
-      ? StatCache.open({
-          cacheDir: options.cacheDir,
-          root: target,
-          server: options.server ?? client.baseUrl,
-          storage,
-        })
-      : null,
+  const [version, local] = await Promise.all([
+    client.getVersion(storage, options.ref ?? 'latest', signal),
+    LocalState.open({
+      cacheDir: options.cacheDir || undefined,
+      root: target,
+      server: options.server ?? client.baseUrl,
+      storage,
+    }),
   ]);
+  const cache = local?.cache ?? null;
 
   const archive =
     options.archive === false || state === 'nonempty' ? null : pickArchive(version, options.format);
@@ -135,10 +130,7 @@ async function pullTree(
     progress.phase('manifest');
     // A target holding a version this client pulled or pushed: fetch only the
     // manifest delta from it (merged locally, verified against the version id).
-    const base =
-      cache && state === 'nonempty'
-        ? await localManifestBase(cache.file, cache.syncedVersion)
-        : null;
+    const base = local && state === 'nonempty' ? await local.manifestBase() : null;
     manifest = base
       ? await fetchManifestViaDelta(client, storage, version, base, signal)
       : await fetchManifest(client, version, signal);
@@ -156,11 +148,7 @@ async function pullTree(
     pending?.abort();
     if (temp.path !== '') await rm(temp.path, { recursive: true, force: true });
   }
-  if (cache) {
-    await recordTree(cache, target, version.id, manifest.entries, built.adopted);
-    // The next pull's (and push's) delta base.
-    await savePulledManifest(cache.file, version.id, manifest);
-  }
+  await local?.recordPull(target, version.id, manifest, built.adopted);
   progress.phase('done');
   return {
     version: version.id,

@@ -1,5 +1,3 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { PresignedRequestBody } from '../../api/schemas.js';
 import { sha256Hex } from '../../core/digest.js';
 import type { ManifestHeaderLine } from '../../core/manifest.js';
@@ -9,8 +7,8 @@ import { type RawEntryLine, rawEntryLines } from '../../core/manifest-raw.js';
 import type { Digest } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
+import type { LocalState } from '../local-state.js';
 import { fetchManifest } from '../pull/manifest.js';
-import { makePrivateDir } from '../stat-cache.js';
 
 /**
  * Below this size the whole manifest is sent without fetching a base: a
@@ -38,8 +36,8 @@ export interface PrepareDeltaOptions {
   parent: Digest | null;
   /** The new manifest (its lines are diffed as stored, never decoded). */
   manifest: { bytes: Buffer; header: ManifestHeaderLine };
-  /** Where the last pushed manifest of this tree is kept (null: none). */
-  localCopy: string | null;
+  /** The tree's local state, which may keep the parent's manifest (null: none). */
+  local: LocalState | null;
   /** Cancels a base fetch. */
   signal: AbortSignal | undefined;
 }
@@ -66,22 +64,11 @@ export async function prepareDelta(o: PrepareDeltaOptions): Promise<PreparedDelt
   return { base: o.parent, bytes, sha256: sha256Hex(bytes) };
 }
 
-/** Where a tree's last pushed (or pulled) manifest is kept: beside its stat cache file. */
-export function localCopyPath(statCacheFile: string): string {
-  return statCacheFile.replace(/\.json$/, '.manifest');
-}
-
-/** The local copy's bytes if they are the manifest of `id` (checked by SHA-256), else null. */
-export async function readLocalCopy(path: string, id: Digest): Promise<Buffer | null> {
-  const bytes = await readFile(path).catch(() => null);
-  return bytes !== null && sha256Hex(bytes) === id ? bytes : null;
-}
-
 async function loadBase(o: PrepareDeltaOptions): Promise<RawEntryLine[] | null> {
   const parent = o.parent;
   if (parent === null) return null;
-  if (o.localCopy !== null) {
-    const bytes = await readLocalCopy(o.localCopy, parent);
+  if (o.local !== null) {
+    const bytes = await o.local.keptManifest(parent);
     if (bytes !== null) {
       try {
         // Its SHA-256 is the parent's id, so its lines are canonical: no decoding.
@@ -93,7 +80,7 @@ async function loadBase(o: PrepareDeltaOptions): Promise<RawEntryLine[] | null> 
   }
   if (o.manifest.bytes.length < FETCH_BASE_MIN_BYTES) return null;
   try {
-    const detail = await o.client.getVersion(o.storage, parent);
+    const detail = await o.client.getVersion(o.storage, parent, o.signal);
     const { entries } = await fetchManifest(o.client, detail, o.signal);
     return entries.map((e) => ({ path: e.path, line: entryLine(e) }));
   } catch (err) {
@@ -130,17 +117,4 @@ export async function sendDelta(
   totals.bytesUploaded += delta.bytes.length;
   totals.manifestBytesUploaded += delta.bytes.length;
   return true;
-}
-
-/** Keeps the pushed manifest as the base of this tree's next push (best effort, atomic). */
-export async function saveLocalCopy(path: string | null, bytes: Buffer): Promise<void> {
-  if (path === null) return;
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await makePrivateDir(dirname(path));
-    await writeFile(tmp, bytes, { mode: 0o600 });
-    await rename(tmp, path);
-  } catch {
-    // Only the next push's upload size depends on it.
-  }
 }

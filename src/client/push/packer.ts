@@ -128,7 +128,7 @@ export class PackUploader {
 
   private async upload(pack: Sealed): Promise<void> {
     const { client, session, signal } = this.o;
-    const res = await client.presignPacks(session, [{ id: pack.id, size: pack.size }]);
+    const res = await client.presignPacks(session, [{ id: pack.id, size: pack.size }], signal);
     // Already stored (another push packed the same chunks the same way): nothing to send.
     if (res.present.includes(pack.id)) return;
     const request = res.uploads.find((u) => u.pack === pack.id)?.request;

@@ -1,9 +1,9 @@
+import { mapLimit } from '../../core/concurrency.js';
 import { SymlinkRules } from '../../core/symlink-rules.js';
 import type { ChunkRef, ManifestEntry } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { StatCache } from '../stat-cache.js';
 import { type WalkFile, walk } from '../walk.js';
-import { mapLimit } from './pool.js';
 import type { PushProgress } from './progress.js';
 import { readChunks } from './read-chunks.js';
 

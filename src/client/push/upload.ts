@@ -1,8 +1,8 @@
 import { LIMITS } from '../../api/schemas.js';
+import { mapLimit } from '../../core/concurrency.js';
 import { TroveError } from '../../errors.js';
 import type { TroveClient } from '../api-client.js';
 import { PackUploader } from './packer.js';
-import { mapLimit } from './pool.js';
 import type { PushProgress } from './progress.js';
 import { readChunks } from './read-chunks.js';
 import type { ScannedFile } from './scan.js';
@@ -62,7 +62,7 @@ export async function uploadMissing(o: UploadOptions): Promise<UploadStats> {
   }
   await mapLimit(batches, MISSING_CONCURRENCY, async (batch) => {
     o.signal?.throwIfAborted();
-    for (const d of await o.client.missingChunks(o.session, batch)) needed.add(d);
+    for (const d of await o.client.missingChunks(o.session, batch, o.signal)) needed.add(d);
   });
   let total = 0;
   for (const d of needed) total += sizes.get(d) ?? 0;
