@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS } from '../core/limits.js';
 
 /**
  * The v1 HTTP contract, shared by the server (validation, OpenAPI) and the
@@ -7,22 +8,7 @@ import { z } from 'zod';
  * resolves it against the API base URL (the local blob store signs paths).
  */
 
-export const LIMITS = {
-  /** Largest JSON request body the API accepts. */
-  maxBodyBytes: 1024 * 1024,
-  /** Digests per missing-chunks or plan request. */
-  maxDigestsPerRequest: 10_000,
-  /** Packs per presign request. */
-  maxPacksPerRequest: 100,
-  /** Largest pack the server accepts. */
-  maxPackBytes: 256 * 1024 * 1024,
-  /** Largest manifest the server accepts. */
-  maxManifestBytes: 512 * 1024 * 1024,
-  /** Largest page of storages or history. */
-  maxPageSize: 1000,
-  /** Longest push message. */
-  maxMessageLength: 4096,
-} as const;
+export { LIMITS } from '../core/limits.js';
 
 export const digestSchema = z
   .string()

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
 import { localBlobRoutes } from '../adapters/blob/local/routes.js';
-import type { ServiceConfig } from '../config.js';
+import type { ServiceConfig } from '../services/config.js';
 import { checkReadiness, READY_TIMEOUT_MS } from '../observability/health.js';
 import { requestObservability } from '../observability/http.js';
 import { createLogger, type Logger } from '../observability/logger.js';

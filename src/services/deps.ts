@@ -1,4 +1,4 @@
-import type { ServiceConfig } from '../config.js';
+import type { ServiceConfig } from './config.js';
 import type { ArchiveFormat } from '../core/types.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
