@@ -20,6 +20,6 @@ export interface ServiceConfig {
   commitBudgetChunkRefs: number;
   /** Largest stored manifest (base or target) a manifest-delta request diffs; larger ones are refused. */
   deltaMaxManifestBytes: number;
-  /** Expensive requests (commit, missing, plan, manifest delta) one process serves at once; more are refused busy. */
+  /** Expensive requests (commit, missing, plan, missing-packs, manifest delta) one process serves at once; more are refused busy. */
   maxExpensiveRequests: number;
 }
