@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateSecret, loadServerConfig, redactUrl } from './config.js';
+import {
+  DEFAULT_SERVICE_CONFIG,
+  loadOrCreateSecret,
+  loadServerConfig,
+  redactUrl,
+  serviceConfig,
+} from './config.js';
 import { SETTINGS } from './config-settings.js';
 import { TroveError } from './errors.js';
 
@@ -27,6 +33,14 @@ describe('loadServerConfig', () => {
       commitBudgetEntries: 500_000,
       tenant: 'default',
     });
+  });
+
+  it('hands the services their settings and nothing else (defaults as in DEFAULT_SERVICE_CONFIG)', () => {
+    const c = loadServerConfig(
+      {},
+      { TROVE_URL_TTL_SECONDS: '600', TROVE_DATABASE_URL: 'postgres://u:pw@h/db' },
+    );
+    expect(serviceConfig(c)).toEqual({ ...DEFAULT_SERVICE_CONFIG, urlTtlSeconds: 600 });
   });
 
   it('archive retention: keeps the head by default, grace follows the URL lifetime', () => {

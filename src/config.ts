@@ -3,8 +3,8 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { SERVICE_DEFAULTS, SETTINGS, type Setting, type SettingName } from './config-settings.js';
-import type { ArchiveFormat } from './core/types.js';
 import { TroveError } from './errors.js';
+import type { ServiceConfig } from './services/config.js';
 
 /** Where archives, packs and manifests live when they go to S3 (or a compatible store). */
 export interface S3Config {
@@ -27,9 +27,10 @@ export interface S3Config {
 /**
  * The server configuration, read and validated once from flags and the
  * environment (the table is src/config-settings.ts). Nothing else in the
- * codebase reads process.env for server settings.
+ * codebase reads process.env for server settings. The service settings are
+ * the services' own type (`ServiceConfig`); `serviceConfig` cuts them out.
  */
-export interface ServerConfig {
+export interface ServerConfig extends ServiceConfig {
   /** Absolute path of the data directory (PGlite database, local blobs, secret). */
   dataDir: string;
   /** Interface the HTTP server binds. */
@@ -40,8 +41,6 @@ export interface ServerConfig {
   worker: boolean;
   /** Archives a worker process builds at once. */
   workerConcurrency: number;
-  /** Archive formats materialized for every committed version. */
-  archiveFormats: ArchiveFormat[];
   /**
    * Archive retention: archives are kept for the newest this many history
    * entries of each storage, older ones are evicted; 0 keeps every archive.
@@ -51,20 +50,6 @@ export interface ServerConfig {
   archiveGraceSeconds: number;
   /** A local blob temp file not written for this long is a dead put's and is swept. */
   tempMaxAgeSeconds: number;
-  /** Lifetime of an upload session (its GC lease). */
-  sessionTtlSeconds: number;
-  /** Lifetime of presigned URLs (pack PUTs, pack and archive GETs). */
-  urlTtlSeconds: number;
-  /** Pack bytes one commit call verifies before answering 202. */
-  commitBudgetBytes: number;
-  /** Manifest entries one commit call checks against the index before answering 202. */
-  commitBudgetEntries: number;
-  /** Chunk references one commit call checks against the index before answering 202. */
-  commitBudgetChunkRefs: number;
-  /** Largest stored manifest (base or target) a manifest-delta request diffs; larger ones are refused. */
-  deltaMaxManifestBytes: number;
-  /** Expensive requests (commit, missing, plan, manifest delta) one process serves at once; more get 429. */
-  maxExpensiveRequests: number;
   /** The tenant every request acts for until authentication exists. */
   tenant: string;
   /** PostgreSQL connection URL; undefined runs the embedded PGlite in the data directory. */
@@ -81,20 +66,21 @@ export interface ServerConfig {
   logFormat: 'json' | 'pretty' | 'auto';
 }
 
-/** The subset of the configuration the services need (tests build it directly). */
-export type ServiceConfig = Pick<
-  ServerConfig,
-  | 'archiveFormats'
-  | 'sessionTtlSeconds'
-  | 'urlTtlSeconds'
-  | 'commitBudgetBytes'
-  | 'commitBudgetEntries'
-  | 'commitBudgetChunkRefs'
-  | 'deltaMaxManifestBytes'
-  | 'maxExpensiveRequests'
->;
+/** The services' settings of a server configuration, and nothing else. */
+export function serviceConfig(config: ServerConfig): ServiceConfig {
+  return {
+    archiveFormats: config.archiveFormats,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    urlTtlSeconds: config.urlTtlSeconds,
+    commitBudgetBytes: config.commitBudgetBytes,
+    commitBudgetEntries: config.commitBudgetEntries,
+    commitBudgetChunkRefs: config.commitBudgetChunkRefs,
+    deltaMaxManifestBytes: config.deltaMaxManifestBytes,
+    maxExpensiveRequests: config.maxExpensiveRequests,
+  };
+}
 
-/** Defaults shared by loadServerConfig and tests. */
+/** The service settings at their defaults (the settings table's), for tests and embedders. */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   archiveFormats: ['tar.zst'],
   ...SERVICE_DEFAULTS,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS } from '../core/limits.js';
 
 /**
  * The v1 HTTP contract, shared by the server (validation, OpenAPI) and the
@@ -7,22 +8,7 @@ import { z } from 'zod';
  * resolves it against the API base URL (the local blob store signs paths).
  */
 
-export const LIMITS = {
-  /** Largest JSON request body the API accepts. */
-  maxBodyBytes: 1024 * 1024,
-  /** Digests per missing-chunks or plan request. */
-  maxDigestsPerRequest: 10_000,
-  /** Packs per presign request. */
-  maxPacksPerRequest: 100,
-  /** Largest pack the server accepts. */
-  maxPackBytes: 256 * 1024 * 1024,
-  /** Largest manifest the server accepts. */
-  maxManifestBytes: 512 * 1024 * 1024,
-  /** Largest page of storages or history. */
-  maxPageSize: 1000,
-  /** Longest push message. */
-  maxMessageLength: 4096,
-} as const;
+export { LIMITS } from '../core/limits.js';
 
 export const digestSchema = z
   .string()
@@ -35,6 +21,15 @@ export const storageNameSchema = z
 
 /** A version reference: "latest", a full id, or a unique hex prefix (>= 4 chars). */
 export const versionRefSchema = z.string().regex(/^(latest|[0-9a-f]{4,64})$/);
+
+/** Path parameter of an upload session. */
+export const sessionIdSchema = z.string().uuid();
+
+/** Query of paged lists. */
+export const pageQuery = z.object({
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).optional(),
+});
 
 export const archiveFormatSchema = z.enum(['tar.gz', 'tar.zst']);
 
@@ -241,6 +236,7 @@ export const missingPacksRequest = z.object({
   packs: z.array(digestSchema).min(1).max(100),
 });
 export const missingPacksResponse = z.object({ missing: z.array(digestSchema) });
+export type MissingPacksResponse = z.infer<typeof missingPacksResponse>;
 
 export type PlanRequest = z.infer<typeof planRequest>;
 export type PlanResponse = z.infer<typeof planResponse>;
@@ -252,20 +248,5 @@ export type ListStoragesResponse = z.infer<typeof listStoragesResponse>;
 export type ListVersionsResponse = z.infer<typeof listVersionsResponse>;
 export type PresignedRequestBody = z.infer<typeof presignedRequestSchema>;
 
-/**
- * Routes (all JSON, errors as errorBodySchema with a stable code):
- *   GET  /healthz                                   -> { ok: true }
- *   GET  /openapi.json                              -> OpenAPI 3.1 document
- *   GET  /v1/storages?cursor&limit                  -> listStoragesResponse
- *   GET  /v1/storages/{storage}                     -> storageSchema
- *   GET  /v1/storages/{storage}/versions?cursor&limit -> listVersionsResponse (newest first)
- *   GET  /v1/storages/{storage}/versions/{ref}      -> versionDetailSchema (archive download URLs when ready)
- *   POST /v1/storages/{storage}/versions/{ref}/plan -> planResponse
- *   GET  /v1/storages/{storage}/versions/{ref}/manifest-delta?base -> zstd manifest delta bytes
- *   POST /v1/storages/{storage}/uploads             -> startUploadResponse (200 exists / 201 open)
- *   POST /v1/uploads/{session}/missing              -> missingChunksResponse
- *   POST /v1/storages/{storage}/versions/{ref}/missing-packs -> missingPacksResponse
- *   POST /v1/uploads/{session}/packs                -> presignPacksResponse
- *   POST /v1/uploads/{session}/commit               -> commitResponse (200 committed / 202 verifying)
- *   PUT|GET /v1/blobs/{key...}?exp&sig...           -> local blob store's signed URLs (embedded mode only)
- */
+// The routes that use these schemas, and their statuses, are written once:
+// the table in src/http/routes.ts, which also generates GET /openapi.json.

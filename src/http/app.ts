@@ -1,13 +1,15 @@
 import { Hono } from 'hono';
-import type { ServiceConfig } from '../config.js';
 import { checkReadiness, READY_TIMEOUT_MS } from '../observability/health.js';
 import { requestObservability } from '../observability/http.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import type { ServiceConfig } from '../services/config.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { AppEnv } from './env.js';
 import { errorResponse, notFoundResponse } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { opsRoutes } from './ops-routes.js';
+import { mountRoutes, type Route } from './route-table.js';
 import { v1Routes } from './routes.js';
 
 /**
@@ -49,24 +51,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   });
 
-  // Liveness: the process answers. Never touches a backend, so a database
-  // outage does not make an orchestrator restart every API process.
-  app.get('/healthz', (c) => c.json({ ok: true }));
-  // Readiness: this process can serve traffic now.
-  app.get('/readyz', async (c) => {
-    const ready = await checkReadiness(deps, deps.readyTimeoutMs ?? READY_TIMEOUT_MS);
-    if (!ready.ok && !ready.draining) c.var.log.warn('not ready', { ...ready });
-    return c.json(ready, ready.ok ? 200 : 503);
-  });
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
-  );
+  // One table: the app registers these routes and /openapi.json describes the same entries.
   let openapi: unknown;
-  app.get('/openapi.json', (c) => {
-    openapi ??= openApiDocument();
-    return c.json(openapi);
-  });
-  app.route('/v1', v1Routes(services));
+  const routes: Route[] = [
+    ...opsRoutes({
+      readiness: () => checkReadiness(deps, deps.readyTimeoutMs ?? READY_TIMEOUT_MS),
+      metrics,
+      document: () => {
+        openapi ??= openApiDocument(routes);
+        return openapi;
+      },
+    }),
+    ...v1Routes(services),
+  ];
+  mountRoutes(app, routes, deps.config.maxExpensiveRequests);
   if (deps.blobRoutes) app.route('/', deps.blobRoutes);
   return app;
 }

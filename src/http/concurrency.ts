@@ -6,7 +6,7 @@ import type { AppEnv } from './env.js';
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 
 /**
- * Caps the expensive requests (commit, plan, missing, manifest delta) one
+ * Caps the expensive requests (commit, plan, missing, missing-packs, manifest delta) one
  * process serves at once: one more is refused at once with `busy` (429,
  * `Retry-After`), before it reads its body or touches a backend, so a flood
  * of them costs a counter each instead of CPU and database time. Refusing

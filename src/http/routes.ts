@@ -1,140 +1,176 @@
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
 import {
-  LIMITS,
+  commitResponse,
+  listStoragesResponse,
+  listVersionsResponse,
   MANIFEST_DELTA_VERSION_HEADER,
   manifestDeltaQuery,
   missingChunksRequest,
+  missingChunksResponse,
   missingPacksRequest,
+  missingPacksResponse,
+  pageQuery,
   planRequest,
+  planResponse,
   presignPacksRequest,
+  presignPacksResponse,
   startUploadRequest,
-  storageNameSchema,
-  versionRefSchema,
+  startUploadResponse,
+  storageSchema,
+  versionDetailSchema,
 } from '../api/schemas.js';
-import { TroveError } from '../errors.js';
 import { CommitService } from '../services/commit.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { readManifestDelta } from '../services/manifest-delta-read.js';
 import { PlanService } from '../services/plan.js';
 import { UploadService } from '../services/upload.js';
 import { VersionService } from '../services/versions.js';
-import { concurrencyCap } from './concurrency.js';
-import type { AppEnv } from './env.js';
-import { jsonBody, param } from './validate.js';
-
-/** Query of paged lists. */
-export const pageQuery = z.object({
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).optional(),
-});
-
-/** Path parameter of an upload session. */
-export const sessionIdSchema = z.string().uuid();
-
-const limitBody = bodyLimit({
-  maxSize: LIMITS.maxBodyBytes,
-  onError: (c) =>
-    c.json(
-      new TroveError(
-        'payload_too_large',
-        `request body is larger than ${LIMITS.maxBodyBytes} bytes`,
-        { limit: LIMITS.maxBodyBytes },
-      ).toJSON(),
-      413,
-    ),
-});
+import { type Route, route } from './route-table.js';
+import { commitBody } from './wire.js';
 
 /**
- * The v1 JSON routes (see src/api/schemas.ts for the contract). Each handler
- * validates its input, calls one service method and returns its typed result.
+ * The v1 routes, written once: mountRoutes registers them and openapi.ts
+ * documents them from these entries. Each handler gets validated input, calls
+ * one service method and answers its result (typed against the route's
+ * `json` schema); the HTTP statuses are decided here, not in the services.
  */
-export function v1Routes(deps: ServiceDeps): Hono<AppEnv> {
+export function v1Routes(deps: ServiceDeps): Route[] {
   const uploads = new UploadService(deps);
   const commits = new CommitService(deps);
   const versions = new VersionService(deps);
   const plans = new PlanService(deps);
-  const app = new Hono<AppEnv>();
-  const storageOf = (v: string | undefined) => param('storage name', storageNameSchema, v);
-  // One counter for every route whose work is CPU or index heavy (bounded, but not small).
-  const capped = concurrencyCap(deps.config.maxExpensiveRequests);
-
-  app.get('/storages', async (c) => {
-    const q = param('query', pageQuery, c.req.query());
-    return c.json(await versions.listStorages(c.var.tenant, q));
-  });
-
-  app.get('/storages/:storage', async (c) => {
-    return c.json(await versions.getStorage(c.var.tenant, storageOf(c.req.param('storage'))));
-  });
-
-  app.get('/storages/:storage/versions', async (c) => {
-    const q = param('query', pageQuery, c.req.query());
-    const storage = storageOf(c.req.param('storage'));
-    return c.json(await versions.listVersions(c.var.tenant, storage, q));
-  });
-
-  app.get('/storages/:storage/versions/:ref', async (c) => {
-    const storage = storageOf(c.req.param('storage'));
-    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
-    return c.json(await versions.getVersion(c.var.tenant, storage, ref));
-  });
-
-  app.post('/storages/:storage/versions/:ref/plan', capped, limitBody, async (c) => {
-    const storage = storageOf(c.req.param('storage'));
-    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
-    const body = await jsonBody(c, planRequest);
-    return c.json(await plans.plan(c.var.tenant, storage, ref, body.digests));
-  });
-
-  app.post('/storages/:storage/versions/:ref/missing-packs', capped, limitBody, async (c) => {
-    const storage = storageOf(c.req.param('storage'));
-    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
-    const body = await jsonBody(c, missingPacksRequest);
-    return c.json(await plans.checkMissingPacks(c.var.tenant, storage, ref, body.packs));
-  });
-
-  app.get('/storages/:storage/versions/:ref/manifest-delta', capped, async (c) => {
-    const storage = storageOf(c.req.param('storage'));
-    const ref = param('version reference', versionRefSchema, c.req.param('ref'));
-    const { base } = param('query', manifestDeltaQuery, c.req.query());
-    const delta = await readManifestDelta(deps, c.var.tenant, storage, ref, base);
-    // Bytes, not JSON: a delta is bounded (manifest-delta-read.ts) and a presigned
-    // detour would cost a round trip; repeats are read back from the delta cache.
-    return c.body(new Uint8Array(delta.bytes), 200, {
-      'content-type': 'application/octet-stream',
-      'content-length': String(delta.bytes.length),
-      [MANIFEST_DELTA_VERSION_HEADER]: delta.version,
-      // The answer for two full ids never changes, so a cache in front may keep it.
-      ...(ref === delta.version ? { 'cache-control': 'private, max-age=86400, immutable' } : {}),
-    });
-  });
-
-  app.post('/storages/:storage/uploads', limitBody, async (c) => {
-    const storage = storageOf(c.req.param('storage'));
-    const body = await jsonBody(c, startUploadRequest);
-    const result = await uploads.startUpload(c.var.tenant, storage, body);
-    return c.json(result, result.status === 'open' ? 201 : 200);
-  });
-
-  app.post('/uploads/:session/missing', capped, limitBody, async (c) => {
-    const session = param('session id', sessionIdSchema, c.req.param('session'));
-    const body = await jsonBody(c, missingChunksRequest);
-    return c.json(await uploads.missingChunks(c.var.tenant, session, body.digests));
-  });
-
-  app.post('/uploads/:session/packs', limitBody, async (c) => {
-    const session = param('session id', sessionIdSchema, c.req.param('session'));
-    const body = await jsonBody(c, presignPacksRequest);
-    return c.json(await uploads.presignPacks(c.var.tenant, session, body.packs));
-  });
-
-  app.post('/uploads/:session/commit', capped, limitBody, async (c) => {
-    const session = param('session id', sessionIdSchema, c.req.param('session'));
-    const result = await commits.commit(c.var.tenant, session);
-    return c.json(result.body, result.status);
-  });
-
-  return app;
+  return [
+    route({
+      method: 'get',
+      path: '/v1/storages',
+      summary: 'List storages by name',
+      query: pageQuery,
+      json: listStoragesResponse,
+      responses: { 200: 'a page of storages' },
+      handle: (c, { query }) => versions.listStorages(c.var.tenant, query),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/storages/{storage}',
+      summary: 'One storage',
+      json: storageSchema,
+      responses: { 200: 'the storage' },
+      handle: (c, { params }) => versions.getStorage(c.var.tenant, params.storage),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/storages/{storage}/versions',
+      summary: 'History of a storage, newest first',
+      query: pageQuery,
+      json: listVersionsResponse,
+      responses: { 200: 'a page of history' },
+      handle: (c, { params, query }) => versions.listVersions(c.var.tenant, params.storage, query),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/storages/{storage}/versions/{ref}',
+      summary: 'A version by "latest", full id or unique prefix, with download URLs',
+      json: versionDetailSchema,
+      responses: { 200: 'the version' },
+      handle: (c, { params }) => versions.getVersion(c.var.tenant, params.storage, params.ref),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/storages/{storage}/versions/{ref}/plan',
+      summary: 'Reconstruction plan: coalesced pack ranges of the given chunks',
+      capped: true,
+      body: planRequest,
+      json: planResponse,
+      responses: { 200: 'the plan' },
+      handle: (c, { params, body }) =>
+        plans.plan(c.var.tenant, params.storage, params.ref, body.digests),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/storages/{storage}/versions/{ref}/missing-packs',
+      summary:
+        'Report packs that answered 404; the server checks the object store and marks the absent ones missing',
+      capped: true,
+      body: missingPacksRequest,
+      json: missingPacksResponse,
+      responses: { 200: 'the packs really gone' },
+      handle: (c, { params, body }) =>
+        plans.checkMissingPacks(c.var.tenant, params.storage, params.ref, body.packs),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/storages/{storage}/versions/{ref}/manifest-delta',
+      summary: 'The manifest of a version as a delta against a version the client holds',
+      capped: true,
+      query: manifestDeltaQuery,
+      responses: {
+        200: 'application/octet-stream: the manifest delta (docs/formats.md) as zstd frames; X-Trove-Version names the version. Computed once per pair, then answered from a stored copy',
+      },
+      errors: {
+        422: 'delta_too_large: a manifest is over TROVE_DELTA_MAX_MANIFEST_BYTES or the delta would not pay; fetch the whole manifest',
+      },
+      handle: async (c, { params, query }) => {
+        const { ref } = params;
+        const delta = await readManifestDelta(deps, c.var.tenant, params.storage, ref, query.base);
+        // Bytes, not JSON: a delta is bounded (manifest-delta-read.ts) and a presigned
+        // detour would cost a round trip; repeats are read back from the delta cache.
+        return c.body(new Uint8Array(delta.bytes), 200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(delta.bytes.length),
+          [MANIFEST_DELTA_VERSION_HEADER]: delta.version,
+          // The answer for two full ids never changes, so a cache in front may keep it.
+          ...(ref === delta.version
+            ? { 'cache-control': 'private, max-age=86400, immutable' }
+            : {}),
+        });
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/storages/{storage}/uploads',
+      summary: 'Start a push (or record an existing version)',
+      body: startUploadRequest,
+      json: startUploadResponse,
+      responses: { 200: 'the version already exists', 201: 'upload session opened' },
+      handle: (c, { params, body }) => uploads.startUpload(c.var.tenant, params.storage, body),
+      status: (answer) => (answer.status === 'open' ? 201 : 200),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/uploads/{session}/missing',
+      summary: 'Which of these chunks the tenant lacks',
+      capped: true,
+      body: missingChunksRequest,
+      json: missingChunksResponse,
+      responses: { 200: 'missing digests' },
+      handle: (c, { params, body }) =>
+        uploads.missingChunks(c.var.tenant, params.session, body.digests),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/uploads/{session}/packs',
+      summary: 'Declare packs and get presigned PUTs',
+      body: presignPacksRequest,
+      json: presignPacksResponse,
+      responses: { 200: 'one PUT per pack' },
+      handle: (c, { params, body }) =>
+        uploads.presignPacks(c.var.tenant, params.session, body.packs),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/uploads/{session}/commit',
+      summary: 'Verify and commit (call again while it answers 202)',
+      capped: true,
+      json: commitResponse,
+      responses: {
+        200: 'committed',
+        202: 'verification continues (byte, entry and chunk-ref budgets per call); call again',
+      },
+      errors: {
+        422: 'rejected data, e.g. missing_chunks (answered again from the session until its packs change)',
+      },
+      handle: async (c, { params }) =>
+        commitBody(await commits.commit(c.var.tenant, params.session)),
+      status: (answer) => (answer.status === 'verifying' ? 202 : 200),
+    }),
+  ];
 }

@@ -20,7 +20,7 @@ import {
   presignPacksResponse,
   startUploadResponse,
 } from '../api/schemas.js';
-import { DEFAULT_SERVICE_CONFIG, type ServiceConfig } from '../config.js';
+import { DEFAULT_SERVICE_CONFIG } from '../config.js';
 import { compressChunkSync } from '../core/codec.js';
 import { sha256Hex } from '../core/digest.js';
 import { encodeManifest } from '../core/manifest.js';
@@ -28,6 +28,7 @@ import { PackWriter } from '../core/pack.js';
 import type { ChunkRef, Digest, ManifestEntry } from '../core/types.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
+import type { ServiceConfig } from '../services/config.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { testEnv } from '../testing/env.js';
 import { createApp } from './app.js';

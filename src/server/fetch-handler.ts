@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { loadServerConfig, type ServerConfig } from '../config.js';
+import { loadServerConfig, type ServerConfig, serviceConfig } from '../config.js';
 import { TroveError, toTroveError } from '../errors.js';
 import { createApp } from '../http/app.js';
 import type { AppEnv } from '../http/env.js';
@@ -40,7 +40,12 @@ export async function openFetchHandler(
   }
   const logger = options.logger ?? processLogger(config, 'api');
   const backends = await openBackends(config, 'fetch-handler', logger);
-  const app = createApp({ ...backends, config, logger, metrics: createMetrics() });
+  const app = createApp({
+    ...backends,
+    config: { ...serviceConfig(config), tenant: config.tenant },
+    logger,
+    metrics: createMetrics(),
+  });
   return {
     app,
     fetch: async (request) => app.fetch(request),

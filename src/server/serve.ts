@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import type { ServerConfig } from '../config.js';
+import { type ServerConfig, serviceConfig } from '../config.js';
 import { TroveError } from '../errors.js';
 import { createApp } from '../http/app.js';
 import type { Logger } from '../observability/logger.js';
@@ -46,7 +46,7 @@ export async function startServer(
     }
     const app = createApp({
       ...backends,
-      config,
+      config: { ...serviceConfig(config), tenant: config.tenant },
       logger,
       metrics,
       draining: () => draining,

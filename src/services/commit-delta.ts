@@ -1,5 +1,5 @@
 import { pipeline, Readable } from 'node:stream';
-import { LIMITS } from '../api/schemas.js';
+import { LIMITS } from '../core/limits.js';
 import { mergeManifestDelta } from '../core/manifest-delta-merge.js';
 import { createZstdDecompressStream } from '../core/zstd-stream.js';
 import { TroveError } from '../errors.js';

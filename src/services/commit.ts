@@ -1,10 +1,10 @@
-import type { CommitResponse } from '../api/schemas.js';
 import { TroveError } from '../errors.js';
 import type { CommitOutcome, CommitProgress, SessionRecord } from '../ports/metadata-store.js';
 import { rebuildManifestFromDelta } from './commit-delta.js';
 import { checkManifest, type ManifestCheck, readManifestHeader } from './commit-manifest.js';
 import type { ServiceDeps } from './deps.js';
 import { enqueueMaterialize } from './materialize-jobs.js';
+import type { CommitResult } from './results.js';
 import { requireOpenSession } from './upload.js';
 import { verifyUploadedPack } from './verify-pack.js';
 import { VersionService } from './versions.js';
@@ -13,20 +13,12 @@ const PAGE = 1000;
 /** A merged manifest larger than this ends the commit call (the checks then start afresh). */
 const MERGE_STEP_BYTES = 16 * 1024 * 1024;
 
-/** A commit answer with the HTTP status it goes out with (200 committed, 202 verifying). */
-export interface CommitResult {
-  /** 200 or 202. */
-  status: 200 | 202;
-  /** The response body. */
-  body: CommitResponse;
-}
-
 /**
  * The commit of a push, resumable with bounded work per call (invariant 4):
  * phase 1 verifies pending packs until the byte budget is spent, phase 2
  * checks manifest entries against the index until the entry budget is spent,
  * then one transaction makes the version visible. Each call either finishes,
- * answers 202 with progress, or fails with a precise error.
+ * answers 'verifying' with progress, or fails with a precise error.
  */
 export class CommitService {
   private readonly versions: VersionService;
@@ -182,14 +174,11 @@ export class CommitService {
       after = page.at(-1)?.id;
     }
     return {
-      status: 202,
-      body: {
-        status: 'verifying',
-        packsVerified,
-        packsTotal,
-        entriesChecked,
-        entriesTotal: entriesTotal ?? (await this.entriesTotal(tenant, session)),
-      },
+      state: 'verifying',
+      packsVerified,
+      packsTotal,
+      entriesChecked,
+      entriesTotal: entriesTotal ?? (await this.entriesTotal(tenant, session)),
     };
   }
 
@@ -219,7 +208,7 @@ export class CommitService {
     return this.answer(tenant, outcome);
   }
 
-  /** The 200 answer for a commit outcome: the same for the first call and every repeat. */
+  /** The committed answer for a commit outcome: the same for the first call and every repeat. */
   private async answer(tenant: string, outcome: CommitOutcome): Promise<CommitResult> {
     const version = await this.versions.summaryOf(
       tenant,
@@ -228,13 +217,10 @@ export class CommitService {
       outcome.seq,
     );
     return {
-      status: 200,
-      body: {
-        status: 'committed',
-        version,
-        created: outcome.created,
-        previousHead: outcome.previousHead,
-      },
+      state: 'committed',
+      version,
+      created: outcome.created,
+      previousHead: outcome.previousHead,
     };
   }
 }

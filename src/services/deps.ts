@@ -1,8 +1,8 @@
-import type { ServiceConfig } from '../config.js';
 import type { ArchiveFormat } from '../core/types.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
+import type { ServiceConfig } from './config.js';
 
 /** What every service sees: the ports and the configuration, nothing else. */
 export interface ServiceDeps {

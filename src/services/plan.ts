@@ -1,10 +1,10 @@
-import type { PlanResponse } from '../api/schemas.js';
 import { coalesceRanges } from '../core/ranges.js';
 import type { Digest } from '../core/types.js';
 import type { IndexedChunk } from '../ports/metadata-store.js';
 import type { ServiceDeps } from './deps.js';
 import { packKey } from './keys.js';
 import { assertPacksPresent, confirmMissingPacks } from './pack-health.js';
+import type { MissingPacks, Plan } from './results.js';
 import { VersionService } from './versions.js';
 
 /** Gap between two chunks below which one range read beats two. */
@@ -43,12 +43,7 @@ export class PlanService {
   }
 
   /** The plan for `digests` of version `ref` in `storage`. */
-  async plan(
-    tenant: string,
-    storage: string,
-    ref: string,
-    digests: Digest[],
-  ): Promise<PlanResponse> {
+  async plan(tenant: string, storage: string, ref: string, digests: Digest[]): Promise<Plan> {
     const version = await this.versions.resolve(tenant, storage, ref);
     const unique = [...new Set(digests)];
     const found = await this.deps.metadata.findChunks(tenant, unique);
@@ -93,7 +88,7 @@ export class PlanService {
     storage: string,
     ref: string,
     packs: Digest[],
-  ): Promise<{ missing: Digest[] }> {
+  ): Promise<MissingPacks> {
     await this.versions.resolve(tenant, storage, ref);
     return { missing: await confirmMissingPacks(this.deps, tenant, packs) };
   }

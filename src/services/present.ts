@@ -1,7 +1,12 @@
-import type { ArchiveSummary, StorageSummary, VersionSummary } from '../api/schemas.js';
 import type { ArchiveRecord, HistoryRecord, StorageRecord } from '../ports/metadata-store.js';
+import type {
+  ArchiveSummary,
+  ListedArchiveState,
+  StorageSummary,
+  VersionSummary,
+} from './results.js';
 
-/** Records → API shapes. Dates become ISO 8601 strings; tenants never leak out. */
+/** Records → the services' answers (results.ts). Dates become ISO 8601 strings; tenants never leak out. */
 
 /** A storage as the API shows it. */
 export function storageSummary(s: StorageRecord): StorageSummary {
@@ -15,7 +20,7 @@ export function storageSummary(s: StorageRecord): StorageSummary {
 }
 
 /** An archive row the API lists: retention's evicted and deleted rows are not offered. */
-export type ListedArchive = ArchiveRecord & { state: ArchiveSummary['state'] };
+export type ListedArchive = ArchiveRecord & { state: ListedArchiveState };
 
 /** Whether the API lists this archive (an evicted one is no more use to a client than none). */
 export function isListedArchive(a: ArchiveRecord): a is ListedArchive {

@@ -1,14 +1,10 @@
-import type {
-  MissingChunksResponse,
-  PresignPacksResponse,
-  StartUploadResponse,
-} from '../api/schemas.js';
 import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { SessionRecord } from '../ports/metadata-store.js';
 import type { ServiceDeps } from './deps.js';
 import { deltaKey, manifestKey, packKey } from './keys.js';
 import { enqueueMaterialize } from './materialize-jobs.js';
+import type { MissingChunks, PackUploads, StartUploadResult } from './results.js';
 import { VersionService } from './versions.js';
 
 /** A validated start-upload request. */
@@ -66,7 +62,7 @@ export class UploadService {
     tenant: string,
     storage: string,
     req: StartUploadInput,
-  ): Promise<StartUploadResponse> {
+  ): Promise<StartUploadResult> {
     const { metadata, blobs, config } = this.deps;
     await metadata.ensureTenant(tenant);
     const existing = await metadata.getVersion(tenant, req.version);
@@ -159,7 +155,7 @@ export class UploadService {
     tenant: string,
     sessionId: string,
     digests: Digest[],
-  ): Promise<MissingChunksResponse> {
+  ): Promise<MissingChunks> {
     await requireOpenSession(this.deps, tenant, sessionId);
     const unique = [...new Set(digests)];
     if (unique.length === 0) return { missing: [] };
@@ -181,7 +177,7 @@ export class UploadService {
     tenant: string,
     sessionId: string,
     packs: { id: Digest; size: number }[],
-  ): Promise<PresignPacksResponse> {
+  ): Promise<PackUploads> {
     await requireOpenSession(this.deps, tenant, sessionId);
     const byId = new Map<Digest, number>();
     for (const p of packs) {

@@ -1,12 +1,4 @@
-import {
-  type ArchiveSummary,
-  LIMITS,
-  type ListStoragesResponse,
-  type ListVersionsResponse,
-  type StorageSummary,
-  type VersionDetail,
-  type VersionSummary,
-} from '../api/schemas.js';
+import { LIMITS } from '../core/limits.js';
 import type { Digest } from '../core/types.js';
 import { TroveError } from '../errors.js';
 import type { HistoryRecord, StorageRecord } from '../ports/metadata-store.js';
@@ -20,6 +12,14 @@ import {
   storageSummary,
   versionSummary,
 } from './present.js';
+import type {
+  ArchiveSummary,
+  StoragePage,
+  StorageSummary,
+  VersionDetail,
+  VersionPage,
+  VersionSummary,
+} from './results.js';
 
 /** A page request: opaque cursor from the previous page and a size. */
 export interface PageRequest {
@@ -42,7 +42,7 @@ export class VersionService {
   constructor(private readonly deps: ServiceDeps) {}
 
   /** Storages ordered by name. */
-  async listStorages(tenant: string, page: PageRequest): Promise<ListStoragesResponse> {
+  async listStorages(tenant: string, page: PageRequest): Promise<StoragePage> {
     const limit = pageSize(page.limit);
     const after = page.cursor === undefined ? undefined : decodeCursor('storages', page.cursor);
     if (after === null) throw badCursor();
@@ -65,11 +65,7 @@ export class VersionService {
   }
 
   /** History of a storage, newest first. */
-  async listVersions(
-    tenant: string,
-    storage: string,
-    page: PageRequest,
-  ): Promise<ListVersionsResponse> {
+  async listVersions(tenant: string, storage: string, page: PageRequest): Promise<VersionPage> {
     await this.requireStorage(tenant, storage);
     const limit = pageSize(page.limit);
     let beforeSeq: number | undefined;
@@ -138,7 +134,7 @@ export class VersionService {
     return { record, entry };
   }
 
-  /** The API summary of a history entry (archives with URLs when asked). */
+  /** The summary of a history entry (archives with URLs when asked). */
   async summarize(tenant: string, entry: HistoryRecord, urls: boolean): Promise<VersionSummary> {
     const archives = await this.archives(tenant, entry.version.id, urls);
     return versionSummary(entry, archives);
