@@ -13,6 +13,7 @@ import { openPostgresStore } from '../adapters/metadata/postgres.js';
 import type { SqlClient } from '../adapters/metadata/sql-client.js';
 import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { PgBossQueue, type PgBossQueueOptions } from '../adapters/queue/pgboss-queue.js';
+import { pgliteExecutor } from '../adapters/queue/pglite-executor.js';
 import {
   commitResponse,
   missingChunksResponse,
@@ -99,7 +100,8 @@ type QueueOptions = Pick<PgBossQueueOptions, 'leaseSeconds'>;
 
 async function openEmbedded(queueOptions: QueueOptions): Promise<OpenedBackends> {
   const dir = mkdtempSync(join(tmpdir(), 'trove-http-'));
-  const { store: metadata, executor, sql } = await openPgliteStore();
+  const { store: metadata, db, sql } = await openPgliteStore();
+  const executor = pgliteExecutor(db);
   const local = new LocalBlobStore({ root: join(dir, 'blobs'), secret: randomBytes(32) });
   return {
     metadata,

@@ -125,12 +125,11 @@ export interface MetadataStore {
     sessionId: string,
     failure: CommitFailure | null,
   ): Promise<void>;
-  /** Number of packs of a session in a state. */
-  countSessionPacks(
-    tenant: string,
-    sessionId: string,
-    state: 'pending' | 'verified',
-  ): Promise<number>;
+  /**
+   * One aggregate over a session's declared packs: how many, how many are
+   * verified, and their declared bytes (zeros for an unknown session).
+   */
+  sessionPackTotals(tenant: string, sessionId: string): Promise<SessionPackTotals>;
 
   /**
    * One transaction, the commit point: re-checks the session is open and
@@ -337,6 +336,16 @@ export interface SessionRecord extends NewSession {
   commitFailure: CommitFailure | null;
   /** Creation time. */
   createdAt: Date;
+}
+
+/** Totals over a session's declared packs. */
+export interface SessionPackTotals {
+  /** Packs declared. */
+  packs: number;
+  /** Of those, verified (or taken over as already live). */
+  verified: number;
+  /** Sum of their declared sizes. */
+  bytes: number;
 }
 
 /** A pack declared in a session. */

@@ -7,6 +7,7 @@ import { S3BlobStore } from '../adapters/blob/s3/s3-blob-store.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { openPostgresStore } from '../adapters/metadata/postgres.js';
 import { PgBossQueue } from '../adapters/queue/pgboss-queue.js';
+import { pgliteExecutor } from '../adapters/queue/pglite-executor.js';
 import { loadOrCreateSecret, redactUrl, type ServerConfig } from '../config.js';
 import { TroveError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -80,7 +81,7 @@ export async function openBackends(
       const opened = await openPgliteStore({ dataDir: join(config.dataDir, 'db') });
       metadata = opened.store;
       cleanups.push(() => metadata.close());
-      queue = new PgBossQueue({ executor: opened.executor });
+      queue = new PgBossQueue({ executor: pgliteExecutor(opened.db) });
     } else {
       const opened = await openPostgresStore({
         connectionString: config.databaseUrl,

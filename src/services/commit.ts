@@ -9,7 +9,6 @@ import { requireOpenSession } from './upload.js';
 import { verifyUploadedPack } from './verify-pack.js';
 import { VersionService } from './versions.js';
 
-const PAGE = 1000;
 /** A merged manifest larger than this ends the commit call (the checks then start afresh). */
 const MERGE_STEP_BYTES = 16 * 1024 * 1024;
 
@@ -90,11 +89,7 @@ export class CommitService {
    * packs change (the client uploads what the error listed) or a new session.
    */
   private async checkOnce(tenant: string, session: SessionRecord): Promise<ManifestCheck> {
-    const packsVerified = await this.deps.metadata.countSessionPacks(
-      tenant,
-      session.id,
-      'verified',
-    );
+    const packsVerified = (await this.deps.metadata.sessionPackTotals(tenant, session.id)).verified;
     const stored = session.commitFailure;
     if (
       stored &&
@@ -160,19 +155,9 @@ export class CommitService {
     entriesChecked = session.progress.entriesChecked,
     entriesTotal?: number,
   ): Promise<CommitResult> {
-    let packsTotal = 0;
-    let packsVerified = 0;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.deps.metadata.listSessionPacks(tenant, session.id, {
-        ...(after !== undefined ? { after } : {}),
-        limit: PAGE,
-      });
-      packsTotal += page.length;
-      packsVerified += page.filter((p) => p.state === 'verified').length;
-      if (page.length < PAGE) break;
-      after = page.at(-1)?.id;
-    }
+    const totals = await this.deps.metadata.sessionPackTotals(tenant, session.id);
+    const packsTotal = totals.packs;
+    const packsVerified = totals.verified;
     return {
       state: 'verifying',
       packsVerified,
@@ -189,17 +174,7 @@ export class CommitService {
   }
 
   private async sumPacks(tenant: string, sessionId: string): Promise<number> {
-    let total = 0;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.deps.metadata.listSessionPacks(tenant, sessionId, {
-        ...(after !== undefined ? { after } : {}),
-        limit: PAGE,
-      });
-      for (const p of page) total += p.size;
-      if (page.length < PAGE) return total;
-      after = page.at(-1)?.id;
-    }
+    return (await this.deps.metadata.sessionPackTotals(tenant, sessionId)).bytes;
   }
 
   private async committed(tenant: string, session: SessionRecord): Promise<CommitResult> {

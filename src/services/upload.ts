@@ -33,9 +33,9 @@ export async function requireOpenSession(
   tenant: string,
   sessionId: string,
 ): Promise<SessionRecord> {
-  const session = /^[0-9a-f-]{36}$/i.test(sessionId)
-    ? await deps.metadata.getSession(tenant, sessionId)
-    : null;
+  // The id was checked at the edge (the route's schema); the store answers
+  // null for anything that is not a session id, so nothing is checked twice.
+  const session = await deps.metadata.getSession(tenant, sessionId);
   if (!session || session.tenant !== tenant || session.state !== 'open') {
     throw new TroveError('session_not_found', `no open upload session ${sessionId}`);
   }

@@ -1,5 +1,4 @@
 import { PGlite } from '@electric-sql/pglite';
-import { pgliteExecutor, type SqlExecutor } from '../queue/pglite-executor.js';
 import { runMigrations } from './migrations.js';
 import { pgliteDiskOptions } from './pglite-fs.js';
 import type { SqlClient } from './sql-client.js';
@@ -23,14 +22,12 @@ export interface PgliteStore {
   store: SqlMetadataStore;
   /** The PGlite instance; query it only through `sql` (see pgliteSqlClient). */
   db: PGlite;
-  /** The serialized client over `db`, for other components. */
-  sql: SqlClient;
   /**
-   * pg-boss executor over `db` (PgBossQueue's `executor`). Use this rather than
-   * `sql.query`: pg-boss installs its schema with multi-statement scripts,
-   * which PGlite's parameterized `query` rejects.
+   * The serialized client over `db`, for other components. (The job queue
+   * shares `db` through its own executor, built where the process is
+   * assembled: see `pgliteExecutor` in src/adapters/queue.)
    */
-  executor: SqlExecutor;
+  sql: SqlClient;
 }
 
 /** Opens PGlite (in memory or on disk), wraps it and applies migrations. */
@@ -45,7 +42,7 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
     await db.close();
     throw err;
   }
-  return { store, db, sql, executor: pgliteExecutor(db) };
+  return { store, db, sql };
 }
 
 /**

@@ -17,6 +17,7 @@ import type {
   PackRecord,
   RecordExistingInput,
   SessionPackRecord,
+  SessionPackTotals,
   SessionRecord,
   StorageRecord,
   VersionRecord,
@@ -70,6 +71,9 @@ const HISTORY_SELECT = `
     JOIN versions v ON v.tenant_id = h.tenant_id AND v.id = h.version_id`;
 
 const HEX_RE = /^[0-9a-f]*$/;
+
+/** bigint and count(*) arrive as number (PGlite) or string (pg). */
+type Num = number | string;
 
 /** MetadataStore over any SqlClient (PGlite or PostgreSQL): all domain SQL lives here. */
 export class SqlMetadataStore implements MetadataStore {
@@ -298,18 +302,20 @@ export class SqlMetadataStore implements MetadataStore {
     );
   }
 
-  async countSessionPacks(
-    tenant: string,
-    sessionId: string,
-    state: 'pending' | 'verified',
-  ): Promise<number> {
-    if (!UUID_RE.test(sessionId)) return 0;
-    const r = await this.sql.query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM session_packs
-        WHERE tenant_id = $1 AND session_id = $2 AND state = $3`,
-      [tenant, sessionId, state],
+  async sessionPackTotals(tenant: string, sessionId: string): Promise<SessionPackTotals> {
+    if (!UUID_RE.test(sessionId)) return { packs: 0, verified: 0, bytes: 0 };
+    const r = await this.sql.query<{ n: Num; v: Num; b: Num }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE state = 'verified') AS v,
+              coalesce(sum(size), 0) AS b
+         FROM session_packs WHERE tenant_id = $1 AND session_id = $2`,
+      [tenant, sessionId],
     );
-    return Number(r.rows[0]?.n ?? 0);
+    const row = r.rows[0];
+    return {
+      packs: Number(row?.n ?? 0),
+      verified: Number(row?.v ?? 0),
+      bytes: Number(row?.b ?? 0),
+    };
   }
 
   async finalizeCommit(input: FinalizeCommitInput): Promise<CommitOutcome> {

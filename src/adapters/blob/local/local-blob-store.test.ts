@@ -5,7 +5,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TroveError } from '../../../errors.js';
 import { checkedBlobStore } from '../checked.js';
-import { expectTroveError, runBlobStoreConformance } from '../testing/conformance.js';
+import { runBlobStoreConformance } from '../testing/conformance.js';
+import { expectTroveError } from '../testing/harness.js';
 import { openLocalBlobHarness } from '../testing/local-harness.js';
 import { LocalBlobStore } from './local-blob-store.js';
 

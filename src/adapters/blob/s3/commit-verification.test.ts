@@ -7,6 +7,7 @@ import type { BlobStore } from '../../../ports/blob-store.js';
 import { packKey } from '../../../services/keys.js';
 import { openPgliteStore } from '../../metadata/pglite.js';
 import { PgBossQueue } from '../../queue/pgboss-queue.js';
+import { pgliteExecutor } from '../../queue/pglite-executor.js';
 import { checkedBlobStore } from '../checked.js';
 import { S3BlobStore } from './s3-blob-store.js';
 import { type RunningS3rver, startS3rver } from './testing/s3rver.js';
@@ -26,8 +27,8 @@ describe('commit verification on S3 (s3rver accepts bad bytes, trove refuses the
 
   beforeAll(async () => {
     s3 = await startS3rver();
-    const { store: metadata, executor } = await openPgliteStore();
-    const queue = new PgBossQueue({ executor, pollIntervalSeconds: 0.5 });
+    const { store: metadata, db } = await openPgliteStore();
+    const queue = new PgBossQueue({ executor: pgliteExecutor(db), pollIntervalSeconds: 0.5 });
     await queue.start();
     blobs = checkedBlobStore(
       new S3BlobStore({

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../observability/logger.js';
 import { checkedBlobStore } from '../checked.js';
-import { expectTroveError } from '../testing/conformance.js';
+import { expectTroveError } from '../testing/harness.js';
 import { digestStream, generatedSha256, generatedStream } from '../testing/streams.js';
 import { createS3Client, MIN_PART_SIZE_BYTES } from './client.js';
 import { S3BlobStore } from './s3-blob-store.js';

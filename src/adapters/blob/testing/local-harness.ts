@@ -7,7 +7,7 @@ import type { BlobStore } from '../../../ports/blob-store.js';
 import { checkedBlobStore } from '../checked.js';
 import { LocalBlobStore } from '../local/local-blob-store.js';
 import { localBlobRoutes } from '../local/routes.js';
-import type { BlobStoreHarness } from './conformance.js';
+import type { BlobStoreHarness } from './harness.js';
 
 /** A LocalBlobStore harness that also exposes the driver and its directory. */
 export interface LocalBlobHarness extends BlobStoreHarness {

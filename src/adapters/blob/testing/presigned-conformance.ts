@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { PresignedRequest } from '../../../ports/blob-store.js';
-import type { BlobStoreHarness } from './conformance.js';
+import type { BlobStoreHarness } from './harness.js';
 import { digestStream, pseudoRandomBytes, readAll, sha256Hex } from './streams.js';
 
 /**

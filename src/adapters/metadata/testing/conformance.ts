@@ -131,9 +131,12 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Op
       const pack = { id: digest('p'), size: 10 };
       await store.addSessionPacks(a, s.id, [pack, { id: digest('q'), size: 10 }]);
       await store.recordVerifiedPack(a, s.id, pack, chunksOf(2));
-      expect(await store.countSessionPacks(a, s.id, 'verified')).toBe(1);
-      expect(await store.countSessionPacks(a, s.id, 'pending')).toBe(1);
-      expect(await store.countSessionPacks(tenant(), s.id, 'verified')).toBe(0);
+      expect(await store.sessionPackTotals(a, s.id)).toEqual({ packs: 2, verified: 1, bytes: 20 });
+      expect(await store.sessionPackTotals(tenant(), s.id)).toEqual({
+        packs: 0,
+        verified: 0,
+        bytes: 0,
+      });
       const failure = {
         code: 'missing_chunks' as const,
         message: '2 chunks are referenced but not stored',

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../../../../ports/blob-store.js';
 import { checkedBlobStore } from '../../checked.js';
-import type { BlobStoreHarness } from '../../testing/conformance.js';
+import type { BlobStoreHarness } from '../../testing/harness.js';
 import { createS3Client, type S3BlobStoreOptions } from '../client.js';
 import { S3BlobStore } from '../s3-blob-store.js';
 import { type RunningS3rver, startS3rver } from './s3rver.js';
