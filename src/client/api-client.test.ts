@@ -124,9 +124,17 @@ describe('TroveClient on a busy server (429 + Retry-After)', () => {
     expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
+  it('waits out a busy server beyond its attempts, within the busy budget', async () => {
+    busyFor = 2;
+    times.length = 0;
+    const client = new TroveClient({ baseUrl: base, retries: 1 });
+    await expect(client.missingChunks('s', [])).resolves.toEqual([]);
+    expect(times).toHaveLength(3);
+  });
+
   it('keeps the busy code when every attempt is refused', async () => {
     busyFor = 1;
-    const client = new TroveClient({ baseUrl: base, retries: 1 });
+    const client = new TroveClient({ baseUrl: base, retries: 1, busyWaitMs: 0 });
     await expect(client.missingChunks('s', [])).rejects.toMatchObject({ code: 'busy' });
   });
 
@@ -138,6 +146,31 @@ describe('TroveClient on a busy server (429 + Retry-After)', () => {
     setTimeout(() => controller.abort(), 200);
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
     expect(performance.now() - started).toBeLessThan(25_000);
+  });
+});
+
+describe('TroveClient on a full server (503 storage_full)', () => {
+  let server: Server;
+  let requests = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        requests++;
+        const error = { code: 'storage_full', message: 'the database disk is full' };
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('fails at once instead of retrying what a retry cannot fix', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const client = new TroveClient({ baseUrl: `http://127.0.0.1:${port}`, retries: 4 });
+    await expect(client.missingChunks('s', [])).rejects.toMatchObject({ code: 'storage_full' });
+    expect(requests).toBe(1);
   });
 });
 

@@ -32,12 +32,20 @@ export interface TroveClientOptions {
   token?: string;
   /** Attempts for idempotent requests and presigned transfers (default 4). */
   retries?: number;
+  /**
+   * Time a request may spend waiting on `429 busy` answers beyond its
+   * attempts (default 60 s): the server said when to come back, so each
+   * such wait costs no attempt until this budget is spent.
+   */
+  busyWaitMs?: number;
   /** Counts every HTTP request made, for reports and benchmarks. */
   onRequest?: (kind: 'api' | 'blob', method: string) => void;
 }
 
 /** Statuses worth retrying: the request may succeed later. */
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+/** Codes that a retry cannot fix, whatever their status (a full disk stays full). */
+const FINAL_CODES: ReadonlySet<string> = new Set(['storage_full']);
 
 /**
  * Typed client of the v1 API. Every method throws TroveError: server errors
@@ -47,6 +55,7 @@ export class TroveClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly retries: number;
+  private readonly busyWaitMs: number;
   private readonly onRequest: TroveClientOptions['onRequest'];
   private readonly requestListeners = new Set<(kind: 'api' | 'blob', method: string) => void>();
 
@@ -54,6 +63,7 @@ export class TroveClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.retries = options.retries ?? 4;
+    this.busyWaitMs = options.busyWaitMs ?? 60_000;
     this.onRequest = options.onRequest;
   }
 
@@ -303,9 +313,10 @@ export class TroveClient {
   ): Promise<Response> {
     let lastError: unknown;
     let wait: number | null = null;
-    for (let i = 0; i < this.retries; i++) {
-      if (i > 0) {
-        const backoff = Math.min(2000, 100 * 2 ** (i - 1)) * (0.5 + Math.random());
+    let busyBudget = this.busyWaitMs;
+    for (let i = 0, sent = 0; i < this.retries; i++, sent++) {
+      if (sent > 0) {
+        const backoff = Math.min(2000, 100 * 2 ** Math.max(0, i - 1)) * (0.5 + Math.random());
         await delay(wait ?? backoff, signal);
       }
       wait = null;
@@ -327,8 +338,13 @@ export class TroveClient {
       if (res.status === 429 || res.status === 503)
         wait = retryAfterMs(res.headers.get('retry-after'));
       const error = await errorFrom(res);
-      if (!retryable.has(res.status)) throw error;
+      if (!retryable.has(res.status) || FINAL_CODES.has(error.code)) throw error;
       lastError = error;
+      // A busy server named its time: waiting it out spends the busy budget, not an attempt.
+      if (res.status === 429 && wait !== null && wait <= busyBudget) {
+        busyBudget -= wait;
+        i--;
+      }
     }
     throw lastError;
   }
