@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroveClient } from '../client/api-client.js';
 import { pull } from '../client/pull/pull.js';
-import { bytes, snapshot } from '../client/pull/test-fixtures.js';
 import { push } from '../client/push.js';
 import { loadServerConfig } from '../config.js';
+import { bytes, snapshot } from '../testing/pull-fixtures.js';
 import { type RunningServer, startServer } from './serve.js';
 
 let base: string;

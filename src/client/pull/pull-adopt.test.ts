@@ -16,10 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../config.js';
 import { TroveError } from '../../errors.js';
 import { type RunningServer, startServer } from '../../server/serve.js';
+import { bytes, snapshot } from '../../testing/pull-fixtures.js';
 import { TroveClient } from '../api-client.js';
 import { push } from '../push.js';
 import { pull } from './pull.js';
-import { bytes, snapshot } from './test-fixtures.js';
 
 let base: string;
 let server: RunningServer;

@@ -21,10 +21,10 @@ import { loadServerConfig } from '../../config.js';
 import type { ArchiveFormat } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import { type RunningServer, startServer } from '../../server/serve.js';
+import { bytes, type SpecEntry, sampleSpec, snapshot } from '../../testing/pull-fixtures.js';
 import { TroveClient } from '../api-client.js';
 import { push } from '../push.js';
 import { pull } from './pull.js';
-import { bytes, type SpecEntry, sampleSpec, snapshot } from './test-fixtures.js';
 
 let base: string;
 let server: RunningServer;
