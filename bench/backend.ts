@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startS3rver, troveS3Env } from '../src/adapters/blob/s3/testing/s3rver.js';
-import { acquireTestDatabase } from '../src/adapters/metadata/testing/postgres-server.js';
+import { acquireTestDatabase } from '../src/testing/postgres-server.js';
+import { startS3rver, troveS3Env } from '../src/testing/s3rver.js';
 
 /**
  * Where the benched trove server keeps its data: the embedded default (PGlite

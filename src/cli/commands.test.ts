@@ -1,25 +1,18 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../config.js';
-import { type RunningServer, startServer } from '../server/serve.js';
+import { startTestServer, type TestServer } from '../testing/server.js';
 import type { CliIo } from './io.js';
 import { main } from './main.js';
 
 let tmp: string;
-let server: RunningServer;
+let server: TestServer;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'trove-cli-'));
-  server = await startServer(
-    loadServerConfig({ data: join(tmp, 'data'), port: '0', host: '127.0.0.1' }, {}),
-  );
+  server = await startTestServer({ prefix: 'trove-cli-' });
+  tmp = server.base;
 });
-afterAll(async () => {
-  await server?.close();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -1,29 +1,21 @@
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../config.js';
-import { type RunningServer, startServer } from '../server/serve.js';
-import { TroveClient } from './api-client.js';
+import { startTestServer, type TestServer } from '../testing/server.js';
+import type { TroveClient } from './api-client.js';
 import { fetchManifest } from './pull/manifest.js';
 import { push } from './push.js';
 import { StatCache } from './stat-cache.js';
 
 let tmp: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'trove-push-delta-'));
-  server = await startServer(
-    loadServerConfig({ data: join(tmp, 'data'), port: '0', host: '127.0.0.1' }, {}),
-  );
-  client = new TroveClient({ baseUrl: server.url });
+  server = await startTestServer({ prefix: 'trove-push-delta-' });
+  ({ base: tmp, client } = server);
 });
-afterAll(async () => {
-  await server?.close();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 /** Writes `count` small files (mtime in the past so the stat cache trusts them); `edited` get new content. */
 async function writeFiles(root: string, count: number, edited: ReadonlySet<number> = new Set()) {

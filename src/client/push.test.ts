@@ -1,31 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../config.js';
 import { TroveError } from '../errors.js';
-import { type RunningServer, startServer } from '../server/serve.js';
-import { TroveClient } from './api-client.js';
+import { startTestServer, type TestServer } from '../testing/server.js';
+import type { TroveClient } from './api-client.js';
 import { fetchManifest } from './pull/manifest.js';
 import { type PushOptions, push } from './push.js';
 import { StatCache } from './stat-cache.js';
 
 let tmp: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'trove-push-'));
-  server = await startServer(
-    loadServerConfig({ data: join(tmp, 'data'), port: '0', host: '127.0.0.1' }, {}),
-  );
-  client = new TroveClient({ baseUrl: server.url });
+  server = await startTestServer({ prefix: 'trove-push-' });
+  ({ base: tmp, client } = server);
 });
-afterAll(async () => {
-  await server?.close();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 /** Writes files with an mtime in the past, so the stat cache's racy-clean rule trusts them. */
 async function writeTree(

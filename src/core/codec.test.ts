@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
+import { mutate, succeedsOrTroveError } from '../testing/core-arbitraries.js';
 import { compressChunk, compressChunkSync, decompressChunk } from './codec.js';
-import { mutate, succeedsOrTroveError } from './test-helpers.js';
 
 const text = Buffer.from(
   'export function hello(name: string) { return "hi " + name; }\n'.repeat(800),

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { treeArb } from '../testing/core-arbitraries.js';
 import { diffManifests } from './diff.js';
 import { sha256Hex } from './digest.js';
 import { encodeManifest } from './manifest.js';
 import { coalesceRanges } from './ranges.js';
-import { treeArb } from './test-helpers.js';
 import type { ManifestEntry, PackedChunk } from './types.js';
 
 const d = (s: string) => sha256Hex(Buffer.from(s));

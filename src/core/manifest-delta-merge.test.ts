@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
+import { treeArb } from '../testing/core-arbitraries.js';
 import { sha256Hex } from './digest.js';
 import { encodeManifest } from './manifest.js';
 import { encodeManifestDelta, removalLine } from './manifest-delta.js';
 import { mergeManifestDelta } from './manifest-delta-merge.js';
 import { comparePaths } from './paths.js';
-import { treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
 
 const sorted = (t: readonly ManifestEntry[]): ManifestEntry[] =>

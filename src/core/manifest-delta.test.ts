@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
+import { mutate, succeedsOrTroveError, treeArb } from '../testing/core-arbitraries.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { sha256Hex } from './digest.js';
 import { decodeManifest, encodeManifest } from './manifest.js';
@@ -15,7 +16,6 @@ import { decodeManifestDelta, ManifestDeltaDecoder } from './manifest-delta-deco
 import { entryLine } from './manifest-line.js';
 import { rawEntryLines } from './manifest-raw.js';
 import { comparePaths } from './paths.js';
-import { mutate, succeedsOrTroveError, treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
 import { createZstdDecompressStream } from './zstd-stream.js';
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
+import { treeArb } from '../testing/core-arbitraries.js';
 import { decodeManifest, encodeManifest } from './manifest.js';
 import { entryLine } from './manifest-line.js';
 import { linePath, RawManifestLines, rawEntryLines } from './manifest-raw.js';
-import { treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
 
 describe('raw manifest lines', () => {

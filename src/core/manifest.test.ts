@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
+import { mutate, succeedsOrTroveError, treeArb } from '../testing/core-arbitraries.js';
 import { CHUNKER_ID } from './chunker-params.js';
 import { sha256Hex } from './digest.js';
 import { decodeManifest, encodeManifest, ManifestDecoder } from './manifest.js';
 import { entryLine } from './manifest-line.js';
-import { mutate, succeedsOrTroveError, treeArb } from './test-helpers.js';
 import type { ManifestEntry } from './types.js';
 
 const d1 = sha256Hex(Buffer.from('one'));

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
+import { mutate, succeedsOrTroveError } from '../testing/core-arbitraries.js';
 import { compressChunkSync } from './codec.js';
 import { sha256Hex } from './digest.js';
 import { PACK_TRAILER_SIZE, PackWriter, parsePackFooter, parsePackTrailer } from './pack.js';
 import { PackVerifier } from './pack-verify.js';
-import { mutate, succeedsOrTroveError } from './test-helpers.js';
 
 function buildPack(raws: Buffer[]) {
   const w = new PackWriter();

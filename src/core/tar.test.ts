@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mutate, succeedsOrTroveError } from '../testing/core-arbitraries.js';
 import { TAR_END, type TarHeaderInput, tarHeader, tarPadding } from './tar.js';
 import { type TarEvent, TarReader } from './tar-reader.js';
-import { mutate, succeedsOrTroveError } from './test-helpers.js';
 
 interface Item {
   header: TarHeaderInput;

@@ -7,7 +7,7 @@ import { Readable, type Transform } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TroveError } from '../errors.js';
-import { mutate } from './test-helpers.js';
+import { mutate } from '../testing/core-arbitraries.js';
 import { zstd } from './zstd-frame.js';
 import { createZstdCompressStream, createZstdDecompressStream } from './zstd-stream.js';
 

@@ -12,7 +12,7 @@ import {
   makeHarness,
   push,
   sendPresigned,
-} from './test-support.js';
+} from '../testing/http-harness.js';
 
 /** Bounded work per request (invariant 4): budgets, stored answers and the concurrency cap. */
 let h: Harness;

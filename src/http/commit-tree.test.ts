@@ -12,7 +12,7 @@ import {
   makeHarness,
   push,
   sendPresigned,
-} from './test-support.js';
+} from '../testing/http-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTree, call, type Harness, makeHarness, push } from './test-support.js';
+import { buildTree, call, type Harness, makeHarness, push } from '../testing/http-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import {
   push,
   type Reply,
   sendPresigned,
-} from './test-support.js';
+} from '../testing/http-harness.js';
 
 // Invariants 1 and 10 against a hostile or buggy client: no request sequence
 // deletes or poisons a pack that committed versions use, and a pack lost

@@ -6,8 +6,8 @@ import { TroveError } from '../errors.js';
 import { captureLogs } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { buildTree, call, type Harness, makeHarness, push } from '../testing/http-harness.js';
 import { createApp } from './app.js';
-import { buildTree, call, type Harness, makeHarness, push } from './test-support.js';
 
 let h: Harness;
 beforeAll(async () => {

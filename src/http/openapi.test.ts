@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, type Harness, makeHarness } from '../testing/http-harness.js';
 import { createApp } from './app.js';
-import { call, type Harness, makeHarness } from './test-support.js';
 
 let h: Harness;
 beforeAll(async () => {

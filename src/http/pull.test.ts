@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResponse } from '../api/schemas.js';
 import { decompressChunk } from '../core/codec.js';
 import { sha256Hex } from '../core/digest.js';
-import { buildTree, call, type Harness, makeHarness, push, sendPresigned } from './test-support.js';
+import {
+  buildTree,
+  call,
+  type Harness,
+  makeHarness,
+  push,
+  sendPresigned,
+} from '../testing/http-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -20,7 +20,7 @@ import {
   push,
   type Reply,
   sendPresigned,
-} from './test-support.js';
+} from '../testing/http-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,36 +1,29 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroveClient } from '../client/api-client.js';
 import { pull } from '../client/pull/pull.js';
-import { bytes, snapshot } from '../client/pull/test-fixtures.js';
 import { push } from '../client/push.js';
-import { loadServerConfig } from '../config.js';
-import { type RunningServer, startServer } from './serve.js';
+import { bytes, snapshot } from '../testing/pull-fixtures.js';
+import { startTestServer, type TestServer } from '../testing/server.js';
 
 let base: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'trove-retention-'));
-  const config = loadServerConfig(
-    { data: join(base, 'data'), port: '0' },
-    {
+  server = await startTestServer({
+    prefix: 'trove-retention-',
+    env: {
       TROVE_ARCHIVE_FORMATS: 'tar.zst',
       TROVE_ARCHIVE_KEEP: '1',
       TROVE_ARCHIVE_GRACE_SECONDS: '0',
       TROVE_LOG_LEVEL: 'warn',
     },
-  );
-  server = await startServer(config);
-  client = new TroveClient({ baseUrl: server.url });
+  });
+  ({ base, client } = server);
 });
-afterAll(async () => {
-  await server?.close();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 /** Version n of a small workspace: one file changes per version, the rest is shared. */
 function writeVersion(dir: string, n: number): void {
@@ -68,7 +61,7 @@ describe('archive retention end to end (keep 1, grace 0)', () => {
       versions.push({ id: version, tree: snapshot(work) });
     }
     const head = versions.at(-1)!.id;
-    const data = join(base, 'data');
+    const data = server.dataDir;
     // The worker evicts and (grace 0) deletes after each archive it builds.
     await until('only the head archive to remain', async () => {
       const v = await client.getVersion('agent', 'latest');
@@ -90,7 +83,7 @@ describe('archive retention end to end (keep 1, grace 0)', () => {
     const before = snapshot(join(base, 'pulled-2'));
     writeVersion(work, 4);
     const { version } = await push({ client, storage: 'agent', dir: work });
-    const data = join(base, 'data');
+    const data = server.dataDir;
     await until(
       'the old head archive to be deleted',
       () =>

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningS3rver, startS3rver, troveS3Env } from '../adapters/blob/s3/testing/s3rver.js';
-import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { loadServerConfig } from '../config.js';
 import { TroveError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { acquireTestDatabase } from '../testing/postgres-server.js';
+import { type RunningS3rver, startS3rver, troveS3Env } from '../testing/s3rver.js';
 import { openBackends, type ProcessRole } from './backends.js';
 
 const quiet = createLogger({ level: 'error' });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../config.js';
-import { buildTree, call, overHttp, push } from '../http/test-support.js';
+import { buildTree, call, overHttp, push } from '../testing/http-harness.js';
 import { startServer } from './serve.js';
 
 const base = mkdtempSync(join(tmpdir(), 'trove-private-'));

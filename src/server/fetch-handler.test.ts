@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3rver, troveS3Env } from '../adapters/blob/s3/testing/s3rver.js';
-import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { TroveClient } from '../client/api-client.js';
 import { pull } from '../client/pull/pull.js';
 import { push } from '../client/push.js';
 import { createLogger } from '../observability/logger.js';
+import { acquireTestDatabase } from '../testing/postgres-server.js';
+import { startS3rver, troveS3Env } from '../testing/s3rver.js';
 import { createFetchHandler, type OpenFetchHandler, openFetchHandler } from './fetch-handler.js';
 
 const quiet = createLogger({ level: 'error' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../config.js';
 import { sha256Hex } from '../core/digest.js';
-import { buildTree, call, overHttp, push, sendPresigned } from '../http/test-support.js';
+import { buildTree, call, overHttp, push, sendPresigned } from '../testing/http-harness.js';
 import { startServer } from './serve.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trove-serve-'));

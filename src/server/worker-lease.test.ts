@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTree, type Harness, makeHarness, push } from '../http/test-support.js';
 import { createLogger } from '../observability/logger.js';
+import { buildTree, type Harness, makeHarness, push } from '../testing/http-harness.js';
 import { startWorker } from './worker.js';
 
 const quiet = createLogger({ level: 'error' });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTree, type Harness, makeHarness, push } from '../http/test-support.js';
 import { captureLogs } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MaterializeEvent } from '../services/deps.js';
 import { materializeArchive } from '../services/materialize.js';
+import { buildTree, type Harness, makeHarness, push } from '../testing/http-harness.js';
 import { startWorker } from './worker.js';
 
 let h: Harness;

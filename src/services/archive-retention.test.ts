@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveFormat } from '../core/types.js';
+import { captureLogs } from '../observability/logger.js';
+import { startWorker } from '../server/worker.js';
 import {
   type BuiltTree,
   buildTree,
@@ -7,9 +9,7 @@ import {
   type Harness,
   makeHarness,
   push,
-} from '../http/test-support.js';
-import { captureLogs } from '../observability/logger.js';
-import { startWorker } from '../server/worker.js';
+} from '../testing/http-harness.js';
 import { applyArchiveRetention } from './archive-retention.js';
 import { archiveKey } from './keys.js';
 import { materializeArchive } from './materialize.js';

@@ -14,7 +14,7 @@ import {
   push,
   type Reply,
   sendPresigned,
-} from '../http/test-support.js';
+} from '../testing/http-harness.js';
 import { collect } from './blob-io.js';
 import { deltaKey, manifestKey } from './keys.js';
 

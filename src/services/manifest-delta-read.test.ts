@@ -14,7 +14,7 @@ import {
   makeHarness,
   push,
   type TreeSpec,
-} from '../http/test-support.js';
+} from '../testing/http-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveFormat } from '../core/types.js';
+import { startWorker } from '../server/worker.js';
 import {
   type BuiltTree,
   buildTree,
   type Harness,
   makeHarness,
   push,
-} from '../http/test-support.js';
-import { startWorker } from '../server/worker.js';
+} from '../testing/http-harness.js';
 import { archiveKey } from './keys.js';
 import { materializeArchive } from './materialize.js';
 import { sweepStaleArchives } from './materialize-jobs.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { startS3rver, troveS3Env } from '../../src/adapters/blob/s3/testing/s3rver.js';
-import { acquireTestDatabase } from '../../src/adapters/metadata/testing/postgres-server.js';
+import { acquireTestDatabase } from '../../src/testing/postgres-server.js';
+import { startS3rver, troveS3Env } from '../../src/testing/s3rver.js';
 
 /** The deployments every end-to-end suite runs against (the CI matrix). */
 export const E2E_BACKENDS = ['embedded', 'postgres+s3'] as const;

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackedChunk } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
 import type { SessionRecord } from '../../ports/metadata-store.js';
+import { acquireTestDatabase, type TestDatabase } from '../../testing/postgres-server.js';
 import { openPostgresStore, type PostgresStore, postgresSqlClient } from './postgres.js';
 import { SqlMetadataStore } from './sql-store.js';
 import { digest } from './testing/fixtures.js';
-import { acquireTestDatabase, type TestDatabase } from './testing/postgres-server.js';
 
 // Races PGlite's single connection serializes away: here every call below
 // runs on its own pooled connection at the same time.

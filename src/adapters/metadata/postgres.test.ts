@@ -1,12 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroveError } from '../../errors.js';
+import { acquireTestDatabase, type TestDatabase } from '../../testing/postgres-server.js';
+import { hasPostgresBinaries, startThrowawayPostgres } from '../../testing/postgres-throwaway.js';
 import { loadMigrations } from './migrations.js';
 import { openPostgresStore } from './postgres.js';
 import { redactConnectionString } from './postgres-errors.js';
 import { runMetadataStoreConformance } from './testing/conformance.js';
-import { acquireTestDatabase, type TestDatabase } from './testing/postgres-server.js';
-import { hasPostgresBinaries, startThrowawayPostgres } from './testing/postgres-throwaway.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobData } from '../../ports/job-queue.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
+import { acquireTestDatabase } from '../../testing/postgres-server.js';
 import { openPgliteStore } from '../metadata/pglite.js';
 import { openPostgresStore } from '../metadata/postgres.js';
 import { pushVersion } from '../metadata/testing/fixtures.js';
-import { acquireTestDatabase } from '../metadata/testing/postgres-server.js';
 import { PgBossQueue, type PgBossQueueOptions } from './pgboss-queue.js';
 import { pgliteExecutor } from './pglite-executor.js';
 

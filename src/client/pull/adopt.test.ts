@@ -16,9 +16,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chunkBuffer } from '../../core/chunker.js';
 import { sha256Hex } from '../../core/digest.js';
 import type { ManifestEntry } from '../../core/types.js';
+import { bytes } from '../../testing/pull-fixtures.js';
 import { TroveClient } from '../api-client.js';
 import { buildFromPacks, type PacksBuildResult } from './packs.js';
-import { bytes } from './test-fixtures.js';
 
 let base: string;
 let old: string;

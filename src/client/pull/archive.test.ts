@@ -20,7 +20,6 @@ import type { ManifestEntry } from '../../core/types.js';
 import { createZstdCompressStream } from '../../core/zstd-stream.js';
 import { TroveError } from '../../errors.js';
 import { CommitTreeCheck } from '../../services/commit-tree.js';
-import { extractStream } from './archive.js';
 import {
   bytes,
   manifestOf,
@@ -29,8 +28,9 @@ import {
   snapshot,
   tarGzOf,
   tarOf,
-} from './test-fixtures.js';
-import { buildTar, type RawMember } from './test-tar.js';
+} from '../../testing/pull-fixtures.js';
+import { buildTar, type RawMember } from '../../testing/tar-fixtures.js';
+import { extractStream } from './archive.js';
 
 let base: string;
 beforeEach(() => {

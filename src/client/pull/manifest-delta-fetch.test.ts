@@ -1,11 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VersionDetail } from '../../api/schemas.js';
-import { loadServerConfig } from '../../config.js';
-import { type RunningServer, startServer } from '../../server/serve.js';
-import { TroveClient } from '../api-client.js';
+import { startTestServer, type TestServer } from '../../testing/server.js';
+import type { TroveClient } from '../api-client.js';
 import { keptManifestPath, localManifestBase, savePulledManifest } from '../local-state.js';
 import { push } from '../push.js';
 import { StatCache } from '../stat-cache.js';
@@ -13,7 +11,7 @@ import { fetchManifest } from './manifest.js';
 import { fetchManifestViaDelta } from './manifest-delta-fetch.js';
 
 let tmp: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 let cacheFile: string;
 let v1: string;
@@ -33,11 +31,8 @@ async function writeFiles(root: string, count: number, edited: ReadonlySet<numbe
 }
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'trove-pull-delta-'));
-  server = await startServer(
-    loadServerConfig({ data: join(tmp, 'data'), port: '0', host: '127.0.0.1' }, {}),
-  );
-  client = new TroveClient({ baseUrl: server.url });
+  server = await startTestServer({ prefix: 'trove-pull-delta-' });
+  ({ base: tmp, client } = server);
   const dir = join(tmp, 'tree');
   const cacheDir = join(tmp, 'cache');
   await writeFiles(dir, 4000);
@@ -53,10 +48,7 @@ beforeAll(async () => {
   v2 = await client.getVersion('s', pushed.version);
   v2Bytes = Buffer.from(await (await client.send(v2.manifest)).arrayBuffer());
 }, 120_000);
-afterAll(async () => {
-  await server?.close();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 describe('fetchManifestViaDelta', () => {
   it('rebuilds the manifest from the local base and a delta a fraction of its size', async () => {

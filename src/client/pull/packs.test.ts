@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chunkBuffer } from '../../core/chunker.js';
 import { sha256Hex } from '../../core/digest.js';
 import type { ChunkRef, ManifestEntry } from '../../core/types.js';
+import { bytes } from '../../testing/pull-fixtures.js';
 import { TroveClient } from '../api-client.js';
 import { StatCache } from '../stat-cache.js';
 import { buildFromPacks } from './packs.js';
-import { bytes } from './test-fixtures.js';
 
 let base: string;
 beforeEach(() => {

@@ -2,7 +2,6 @@ import {
   chmodSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   rmSync,
   statSync,
@@ -10,31 +9,24 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../config.js';
 import { TroveError } from '../../errors.js';
-import { type RunningServer, startServer } from '../../server/serve.js';
-import { TroveClient } from '../api-client.js';
+import { bytes, snapshot } from '../../testing/pull-fixtures.js';
+import { startTestServer, type TestServer } from '../../testing/server.js';
+import type { TroveClient } from '../api-client.js';
 import { push } from '../push.js';
 import { pull } from './pull.js';
-import { bytes, snapshot } from './test-fixtures.js';
 
 let base: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'trove-pull-adopt-'));
-  const config = loadServerConfig({ data: join(base, 'data'), port: '0' }, {});
-  server = await startServer(config);
-  client = new TroveClient({ baseUrl: server.url });
+  server = await startTestServer({ prefix: 'trove-pull-adopt-' });
+  ({ base, client } = server);
 });
-afterAll(async () => {
-  await server?.close();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 /** inode, link count and mtime of every file under `root`. */
 function inodes(root: string): Map<string, { ino: number; nlink: number; mtimeMs: number }> {
@@ -154,7 +146,7 @@ describe('incremental pull takes unchanged files over', () => {
     writeFileSync(join(src(), 'notes.txt'), 'v4 is new\n');
     writeFileSync(join(src(), 'big.bin'), bytes(1_200_000, 6));
     await push({ client, storage: 's', dir: src() });
-    rmSync(newestPack(join(base, 'data'))!);
+    rmSync(newestPack(server.dataDir)!);
     const snap = snapshot(target());
     const before = inodes(target());
     const err = await pullIt().catch((e: unknown) => e);

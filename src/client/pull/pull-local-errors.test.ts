@@ -1,29 +1,22 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../config.js';
 import { MAX_PATH_BYTES, MAX_SEGMENT_BYTES } from '../../core/paths.js';
-import { buildTree, overHttp, push as pushRaw } from '../../http/test-support.js';
-import { type RunningServer, startServer } from '../../server/serve.js';
-import { TroveClient } from '../api-client.js';
+import { buildTree, overHttp, push as pushRaw } from '../../testing/http-harness.js';
+import { startTestServer, type TestServer } from '../../testing/server.js';
+import type { TroveClient } from '../api-client.js';
 import { fetchChunks } from './fetch-chunks.js';
 import { pull } from './pull.js';
 
 let base: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'trove-pull-long-'));
-  const config = loadServerConfig({ data: join(base, 'data'), port: '0' }, {});
-  server = await startServer(config);
-  client = new TroveClient({ baseUrl: server.url });
+  server = await startTestServer({ prefix: 'trove-pull-long-' });
+  ({ base, client } = server);
 });
-afterAll(async () => {
-  await server?.close();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 /**
  * A path the manifest allows (segments of at most 255 bytes, at most 4096 in

@@ -5,7 +5,6 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -14,35 +13,28 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../config.js';
 import type { ArchiveFormat } from '../../core/types.js';
 import { TroveError } from '../../errors.js';
-import { type RunningServer, startServer } from '../../server/serve.js';
-import { TroveClient } from '../api-client.js';
+import { bytes, type SpecEntry, sampleSpec, snapshot } from '../../testing/pull-fixtures.js';
+import { startTestServer, type TestServer } from '../../testing/server.js';
+import type { TroveClient } from '../api-client.js';
 import { push } from '../push.js';
 import { pull } from './pull.js';
-import { bytes, type SpecEntry, sampleSpec, snapshot } from './test-fixtures.js';
 
 let base: string;
-let server: RunningServer;
+let server: TestServer;
 let client: TroveClient;
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'trove-pull-'));
-  const config = loadServerConfig(
-    { data: join(base, 'data'), port: '0' },
-    { TROVE_ARCHIVE_FORMATS: 'tar.gz,tar.zst' },
-  );
-  server = await startServer(config);
-  client = new TroveClient({ baseUrl: server.url });
+  server = await startTestServer({
+    prefix: 'trove-pull-',
+    env: { TROVE_ARCHIVE_FORMATS: 'tar.gz,tar.zst' },
+  });
+  ({ base, client } = server);
 });
-afterAll(async () => {
-  await server?.close();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 function writeSpec(dir: string, spec: readonly SpecEntry[]): void {
   mkdirSync(dir, { recursive: true });
@@ -210,7 +202,7 @@ describe('pull through a real server', () => {
     writeSpec(src, sampleSpec());
     const { version } = await push({ client, storage: 'tamper', dir: src });
     await waitArchives('tamper', ['tar.gz']);
-    const file = findFile(join(base, 'data'), `${version}.tar.gz`);
+    const file = findFile(server.dataDir, `${version}.tar.gz`);
     expect(file).not.toBeNull();
     const archive = readFileSync(file!);
     const at = Math.floor(archive.length / 2);
@@ -240,7 +232,7 @@ describe('pull through a real server', () => {
     writeSpec(src, sampleSpec());
     const { version } = await push({ client, storage: 'gone', dir: src });
     await waitArchives('gone', ['tar.gz']);
-    rmSync(findFile(join(base, 'data'), `${version}.tar.gz`)!);
+    rmSync(findFile(server.dataDir, `${version}.tar.gz`)!);
     const target = join(base, 'gone');
     const r = await pull({ client, storage: 'gone', target, format: 'tar.gz' });
     expect(r.source).toBe('packs');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bytes } from '../../testing/pull-fixtures.js';
 import { Slicer } from './slicer.js';
-import { bytes } from './test-fixtures.js';
 
 describe('Slicer', () => {
   it('hands out exact slices across part boundaries and gaps, holding about one slice', () => {

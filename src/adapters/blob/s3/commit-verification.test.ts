@@ -2,15 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_CONFIG } from '../../../config.js';
 import { createApp } from '../../../http/app.js';
-import { buildPack, buildTree, call, overHttp, sendPresigned } from '../../../http/test-support.js';
 import type { BlobStore } from '../../../ports/blob-store.js';
 import { packKey } from '../../../services/keys.js';
+import {
+  buildPack,
+  buildTree,
+  call,
+  overHttp,
+  sendPresigned,
+} from '../../../testing/http-harness.js';
+import { type RunningS3rver, startS3rver } from '../../../testing/s3rver.js';
 import { openPgliteStore } from '../../metadata/pglite.js';
 import { PgBossQueue } from '../../queue/pgboss-queue.js';
 import { pgliteExecutor } from '../../queue/pglite-executor.js';
 import { checkedBlobStore } from '../checked.js';
 import { S3BlobStore } from './s3-blob-store.js';
-import { type RunningS3rver, startS3rver } from './testing/s3rver.js';
 
 /**
  * s3rver verifies neither signatures nor x-amz-checksum-sha256, so a client

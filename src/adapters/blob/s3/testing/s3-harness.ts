@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../../../../ports/blob-store.js';
+import { type RunningS3rver, startS3rver } from '../../../../testing/s3rver.js';
 import { checkedBlobStore } from '../../checked.js';
 import type { BlobStoreHarness } from '../../testing/harness.js';
 import { createS3Client, type S3BlobStoreOptions } from '../client.js';
 import { S3BlobStore } from '../s3-blob-store.js';
-import { type RunningS3rver, startS3rver } from './s3rver.js';
 
 /** An S3BlobStore on a fresh s3rver process. */
 export interface S3BlobHarness extends BlobStoreHarness {

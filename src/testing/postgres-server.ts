@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TroveError } from '../../../errors.js';
-import { testEnv } from '../../../testing/env.js';
-import { describeTarget, startupError } from '../postgres-errors.js';
+import { describeTarget, startupError } from '../adapters/metadata/postgres-errors.js';
+import { TroveError } from '../errors.js';
+import { testEnv } from './env.js';
 import { startThrowawayPostgres } from './postgres-throwaway.js';
 
 /** A database of its own for one test file (or one test). */

@@ -7,11 +7,9 @@ import { checkedBlobStore } from '../adapters/blob/checked.js';
 import { LocalBlobStore } from '../adapters/blob/local/local-blob-store.js';
 import { localBlobRoutes } from '../adapters/blob/local/routes.js';
 import { S3BlobStore } from '../adapters/blob/s3/s3-blob-store.js';
-import { startS3rver } from '../adapters/blob/s3/testing/s3rver.js';
 import { openPgliteStore } from '../adapters/metadata/pglite.js';
 import { openPostgresStore } from '../adapters/metadata/postgres.js';
 import type { SqlClient } from '../adapters/metadata/sql-client.js';
-import { acquireTestDatabase } from '../adapters/metadata/testing/postgres-server.js';
 import { PgBossQueue, type PgBossQueueOptions } from '../adapters/queue/pgboss-queue.js';
 import { pgliteExecutor } from '../adapters/queue/pglite-executor.js';
 import {
@@ -27,12 +25,14 @@ import { sha256Hex } from '../core/digest.js';
 import { encodeManifest } from '../core/manifest.js';
 import { PackWriter } from '../core/pack.js';
 import type { ChunkRef, Digest, ManifestEntry } from '../core/types.js';
+import { createApp } from '../http/app.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import type { ServiceConfig } from '../services/config.js';
 import type { ServiceDeps } from '../services/deps.js';
-import { testEnv } from '../testing/env.js';
-import { createApp } from './app.js';
+import { testEnv } from './env.js';
+import { acquireTestDatabase } from './postgres-server.js';
+import { startS3rver } from './s3rver.js';
 
 /**
  * Test support (not used by production code): the app over real backends.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
+import { sha256Hex } from '../core/digest.js';
+import type { ManifestEntry } from '../core/types.js';
 import { TroveError } from '../errors.js';
-import { sha256Hex } from './digest.js';
-import type { ManifestEntry } from './types.js';
 
 /**
  * Runs a decoder on hostile input: it may succeed or throw a TroveError, but

@@ -1,12 +1,12 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chunkBuffer } from '../../core/chunker.js';
-import { sha256Hex } from '../../core/digest.js';
-import { encodeManifest } from '../../core/manifest.js';
-import { comparePaths } from '../../core/paths.js';
-import { TAR_END, tarHeader, tarPadding } from '../../core/tar.js';
-import type { ManifestEntry } from '../../core/types.js';
+import { chunkBuffer } from '../core/chunker.js';
+import { sha256Hex } from '../core/digest.js';
+import { encodeManifest } from '../core/manifest.js';
+import { comparePaths } from '../core/paths.js';
+import { TAR_END, tarHeader, tarPadding } from '../core/tar.js';
+import type { ManifestEntry } from '../core/types.js';
 
 /** Test helper: a tree described in memory. */
 export type SpecEntry =

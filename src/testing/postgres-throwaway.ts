@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { TroveError } from '../../../errors.js';
+import { TroveError } from '../errors.js';
 
 /** A PostgreSQL server private to this process. */
 export interface ThrowawayPostgres {
