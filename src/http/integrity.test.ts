@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../core/types.js';
-import { packKey } from '../services/keys.js';
+import { manifestKey, packKey } from '../services/keys.js';
 import { materializeArchive } from '../services/materialize.js';
 import {
   buildPack,
@@ -198,6 +198,21 @@ describe('a pack lost behind the server is detected and healed', () => {
     // And a plain push of an unchanged version is version-level dedup again.
     const dedup = await push(h.app, 'lost', first, { parent: first.id });
     expect(dedup.start.json.status).toBe('exists');
+  });
+
+  it('a manifest lost behind the server is uploaded again by the next push of the tree', async () => {
+    const t = tree('manifest');
+    expect((await push(h.app, 'lost-manifest', t)).commit?.status).toBe(200);
+    expect((await push(h.app, 'lost-manifest', t, { parent: t.id })).start.json.status).toBe(
+      'exists',
+    );
+    await h.driver.delete([manifestKey('default', t.id)]);
+    const again = await push(h.app, 'lost-manifest', t, { parent: t.id });
+    expect(again.start.status).toBe(201);
+    expect(again.start.json.manifestUpload).toBeDefined();
+    expect(again.commit?.json).toMatchObject({ status: 'committed', created: false });
+    expect((await h.blobs.stat(manifestKey('default', t.id)))?.size).toBe(t.manifest.length);
+    expect(await restorable('lost-manifest', t)).toBe(true);
   });
 
   it('confirms a reported pack with the object store and never trusts the report', async () => {

@@ -66,11 +66,17 @@ export class UploadService {
     const { metadata, blobs, config } = this.deps;
     await metadata.ensureTenant(tenant);
     const existing = await metadata.getVersion(tenant, req.version);
-    // A version one of whose packs went missing is pushed like a new one (a
-    // repair): the chunks of the missing pack count as not stored, so the
-    // client uploads them again and the commit re-points the version.
+    // A version whose manifest or one of whose packs went missing behind the
+    // server's back is pushed like a new one (a repair): the chunks of a
+    // missing pack count as not stored, a missing manifest gets a URL again,
+    // so the client uploads what was lost and the commit re-points the
+    // version. (One stat per push of an existing version: the price of
+    // noticing a lost manifest at the one moment it can be healed.)
+    const manifestStored =
+      existing !== null && (await blobs.stat(manifestKey(tenant, req.version))) !== null;
     const repair =
-      existing !== null && (await metadata.listMissingVersionPacks(tenant, req.version)).length > 0;
+      existing !== null &&
+      (!manifestStored || (await metadata.listMissingVersionPacks(tenant, req.version)).length > 0);
     if (existing && !repair) {
       const outcome = await metadata.recordExistingVersion({
         tenant,
@@ -111,7 +117,7 @@ export class UploadService {
     // A committed version's manifest key is never presigned again (a backend
     // that ignores If-None-Match would let the PUT replace it); only a
     // manifest that is itself gone is uploaded anew.
-    if (repair && (await blobs.stat(manifestKey(tenant, req.version)))) {
+    if (repair && manifestStored) {
       return {
         status: 'open',
         session: session.id,

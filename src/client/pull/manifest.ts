@@ -25,7 +25,18 @@ export async function fetchManifest(
   version: VersionDetail,
   signal?: AbortSignal,
 ): Promise<FetchedManifest> {
-  const res = await client.send(version.manifest, signal ? { signal } : {});
+  const res = await client
+    .send(version.manifest, signal ? { signal } : {})
+    .catch((err: unknown) => {
+      if (!(err instanceof TroveError) || err.code !== 'blob_not_found') throw err;
+      // The version row exists, so its manifest was lost behind the server's back.
+      throw new TroveError(
+        'blob_not_found',
+        `the manifest of version ${version.id} is missing from the object store; pushing the ` +
+          'same tree again uploads it and repairs the version',
+        { version: version.id },
+      );
+    });
   if (!res.body) throw new TroveError('internal', 'manifest response has no body');
   const hash = createHash('sha256');
   const decoder = new ManifestDecoder();
