@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { readTestEnv } from './src/testing/env.js';
 
 export const config = defineConfig({
   test: {
@@ -9,7 +10,7 @@ export const config = defineConfig({
     // Output of passing tests is noise: console output (vitest) and raw
     // stdout/stderr writes (src/testing/test-logs-setup.ts) are shown only for a
     // failing test. TROVE_TEST_LOGS=1 shows everything.
-    silent: process.env.TROVE_TEST_LOGS === '1' ? false : 'passed-only',
+    silent: readTestEnv(process.env).showLogs ? false : 'passed-only',
     setupFiles: ['src/testing/test-logs-setup.ts'],
   },
 });

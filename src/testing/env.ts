@@ -8,6 +8,10 @@ export interface TestEnv {
   databaseUrl: string | undefined;
   /** Backends of the service tests (TROVE_TEST_BACKEND): the embedded default or PostgreSQL + s3rver. */
   backend: 'embedded' | 'postgres+s3';
+  /** Print every test's output, not only a failing test's (TROVE_TEST_LOGS=1). */
+  showLogs: boolean;
+  /** This process runs the quiet-test fixture for test-logs.test.ts (TROVE_TEST_LOGS_FIXTURE=1). */
+  logsFixture: boolean;
 }
 
 let cached: TestEnv | undefined;
@@ -25,5 +29,10 @@ export function readTestEnv(env: NodeJS.ProcessEnv): TestEnv {
     throw new Error(`TROVE_TEST_BACKEND must be embedded or postgres+s3, not ${backend}`);
   }
   const url = env.TROVE_TEST_DATABASE_URL?.trim();
-  return { databaseUrl: url ? url : undefined, backend };
+  return {
+    databaseUrl: url ? url : undefined,
+    backend,
+    showLogs: env.TROVE_TEST_LOGS === '1',
+    logsFixture: env.TROVE_TEST_LOGS_FIXTURE === '1',
+  };
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
+import { testEnv } from './env.js';
 
 // Run only by test-logs.test.ts, in a child vitest, to see what gets printed.
-describe.runIf(process.env.TROVE_TEST_LOGS_FIXTURE === '1')('test-logs fixture', () => {
+// Runs only inside the child vitest that test-logs.test.ts starts (it asserts on its output).
+describe.runIf(testEnv().logsFixture)('test-logs fixture', () => {
   const logger = createLogger();
 
   it('passes quietly', () => {

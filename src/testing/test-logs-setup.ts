@@ -1,4 +1,5 @@
 import { afterEach, beforeEach } from 'vitest';
+import { testEnv } from './env.js';
 
 /**
  * Quiet tests (a vitest setup file, see vitest.config.ts): whatever a test
@@ -43,7 +44,7 @@ function capture(): Capture {
   return state;
 }
 
-if (process.env.TROVE_TEST_LOGS !== '1') {
+if (!testEnv().showLogs) {
   const state = capture();
   beforeEach((ctx) => {
     // This test's output, and what came before it since the previous test ended.
